@@ -1,0 +1,150 @@
+"""Wire models shared by the worker and the orchestrator.
+
+The seed contract (SEED_API.md) is kept field for field; everything else is an
+additive extension with a default, so a client that sends only ``chapter_id``,
+``sentences`` and ``tts_config`` and reads only the four seed response fields
+keeps working unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "PROTOCOL_VERSION",
+    "MAX_SENTENCES",
+    "MAX_SENTENCE_CHARS",
+    "MAX_TOTAL_CHARS",
+    "AudioFormat",
+    "ResponseMode",
+    "TTSConfig",
+    "ProcessChapterRequest",
+    "SentenceTiming",
+    "ProcessChapterResponse",
+    "HealthResponse",
+    "StatusResponse",
+    "ProgressResponse",
+    "ErrorResponse",
+]
+
+PROTOCOL_VERSION = 1
+
+#: Request limits; a request beyond them is answered 422 with a clear message.
+MAX_SENTENCES = 2000
+MAX_SENTENCE_CHARS = 4000
+MAX_TOTAL_CHARS = 200_000
+
+AudioFormat = Literal["flac", "wav", "mp3"]
+ResponseMode = Literal["base64", "url"]
+
+
+class TTSConfig(BaseModel):
+    """Synthesis settings. Unknown keys are accepted and ignored (seed rule)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    voice_name: Optional[str] = None
+    language: Optional[str] = None
+    model_name: Optional[str] = None
+    # extensions
+    length_scale: Optional[float] = Field(default=None, gt=0.1, le=5.0, description="speaking rate; >1 slower")
+    speaker_id: Optional[int] = None
+
+
+class ProcessChapterRequest(BaseModel):
+    """``POST /process_chapter`` body. ``chapter_id`` may be an int (seed) or a string unit id."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    chapter_id: Union[int, str]
+    sentences: list[str] = Field(min_length=1)
+    tts_config: TTSConfig = Field(default_factory=TTSConfig)
+    # extensions
+    response_mode: ResponseMode = "base64"
+    audio_format: AudioFormat = "flac"
+    sentence_gap_ms: int = Field(default=250, ge=0, le=5000)
+    paragraph_gap_ms: int = Field(default=600, ge=0, le=10000)
+    #: indices into ``sentences`` that begin a new paragraph (gap before them is paragraph_gap_ms)
+    paragraph_starts: list[int] = Field(default_factory=list)
+    #: silence appended after the last sentence (so joined units keep their rhythm)
+    trailing_gap_ms: int = Field(default=0, ge=0, le=10000)
+
+
+class SentenceTiming(BaseModel):
+    """Where one sentence lies in the returned audio, in seconds from its start."""
+
+    start: float
+    end: float
+
+
+class ProcessChapterResponse(BaseModel):
+    """Seed fields first (option A: ``audio_base64``; option B: ``audio_url``), then extensions."""
+
+    chapter_id: Union[int, str]
+    audio_base64: Optional[str] = None
+    audio_url: Optional[str] = None
+    duration: float
+    num_sentences: int
+    # extensions
+    sample_rate: int = 0
+    num_samples: int = 0
+    format: AudioFormat = "flac"
+    sha256: str = ""
+    size_bytes: int = 0
+    sentence_timings: list[SentenceTiming] = Field(default_factory=list)
+    synthesis_seconds: float = 0.0
+    engine: str = ""
+    voice: str = ""
+
+
+class HealthResponse(BaseModel):
+    status: str = "healthy"
+    gpu_available: bool = False
+    model_loaded: bool = False
+    # extensions
+    engine: str = ""
+    version: str = ""
+    protocol: int = PROTOCOL_VERSION
+
+
+class StatusResponse(BaseModel):
+    status: Literal["idle", "busy"] = "idle"
+    current_chapter: Optional[Union[int, str]] = None
+    gpu_memory_free_mb: Optional[float] = None
+    uptime_seconds: float = 0.0
+    # extensions
+    queued: int = 0
+    engine: str = ""
+    voice: str = ""
+    device: str = "cpu"
+    provider: str = ""
+    threads: int = 0
+    gpu_name: Optional[str] = None
+    gpu_memory_used_mb: Optional[float] = None
+    gpu_memory_total_mb: Optional[float] = None
+    gpu_utilization_percent: Optional[float] = None
+    units_done: int = 0
+    units_failed: int = 0
+    audio_seconds: float = 0.0
+    synthesis_seconds: float = 0.0
+    version: str = ""
+
+
+class ProgressResponse(BaseModel):
+    """The master's optional ``GET /progress/{session_id}``."""
+
+    session_id: str
+    total_chapters: int
+    completed_chapters: int
+    progress_percent: float
+    estimated_time_remaining: Optional[float] = None
+    # extensions
+    total_units: int = 0
+    completed_units: int = 0
+    failed_units: int = 0
+
+
+class ErrorResponse(BaseModel):
+    detail: str

@@ -1,0 +1,1 @@
+"""Book ingest and text preparation: files → chapters → sentences → work units."""

@@ -1,0 +1,1 @@
+"""Front ends over the core's events (the headless renderer lives here)."""

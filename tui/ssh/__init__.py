@@ -1,0 +1,1 @@
+"""SSH inventory, bootstrap and forwards: remote workers reached only through SSH."""
