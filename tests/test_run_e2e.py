@@ -1,0 +1,228 @@
+"""End to end with real processes: local Piper workers, the journal, ffmpeg assembly, faults.
+
+Each test converts the bundled sample book (3 short chapters) so the whole file
+stays within a couple of minutes on two cores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+
+from tui.core.cluster import WorkerEndpoint
+from tui.core.events import EventBus, UnitDone, UnitStarted
+from tui.core.local import LocalCluster
+from tui.core.run import RunOptions, run_book
+from tui.core.scheduler import SchedulerConfig
+from tui.sample import SAMPLE_CHAPTERS
+
+from ._fault_proxy import FaultProxy, FaultRule
+from ._probe import chapter_spans, ffprobe
+
+pytestmark = pytest.mark.slow
+
+FAST = SchedulerConfig(backoff_base=0.05, backoff_max=0.5, reprobe_after=0.5)
+TITLES = [title for title, _ in SAMPLE_CHAPTERS]
+
+
+def _journal(output: Path) -> sqlite3.Connection:
+    return sqlite3.connect(output.with_name(output.name + ".e2a") / "journal.sqlite3")
+
+
+def _unit_audio(db: sqlite3.Connection) -> list[tuple[str, int, float, str]]:
+    return db.execute(
+        "SELECT u.unit_id, u.chapter_index, a.duration, a.worker FROM units u"
+        " JOIN audio a ON a.content_hash = u.content_hash ORDER BY u.chapter_index, u.unit_index"
+    ).fetchall()
+
+
+def _assert_book_matches_journal(output: Path) -> list[tuple[str, int, float, str]]:
+    """Chapters, titles and durations of the m4b agree with the journal's unit audio."""
+    db = _journal(output)
+    rows = _unit_audio(db)
+    units = db.execute("SELECT COUNT(*) FROM units").fetchone()[0]
+    assert len(rows) == units, "every unit has exactly one verified audio file"
+    per_chapter: dict[int, float] = defaultdict(float)
+    for _, chapter, duration, _ in rows:
+        per_chapter[chapter] += duration
+    info = ffprobe(output)
+    spans = chapter_spans(info)
+    assert [s[0] for s in spans] == TITLES
+    for (title, start, end), chapter in zip(spans, sorted(per_chapter)):
+        assert abs((end - start) - per_chapter[chapter]) < 0.1, title
+    assert abs(float(info["format"]["duration"]) - sum(per_chapter.values())) < 0.25
+    return rows
+
+
+def test_cli_converts_sample_on_two_local_workers(tmp_path: Path, sample_epub: Path) -> None:
+    output = tmp_path / "sample.m4b"
+    proc = subprocess.run(
+        [sys.executable, "-m", "tui", "--no-tui", str(sample_epub), "-o", str(output), "--local-workers", "2",
+         "--unit-chars", "300"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    rows = _assert_book_matches_journal(output)
+    assert {worker for *_, worker in rows} == {"local-1", "local-2"}
+    assert f"Wrote {output}" in proc.stdout
+    assert "x real time" in proc.stdout
+
+
+async def test_worker_killed_mid_unit_run_completes_on_the_other(tmp_path: Path, sample_epub: Path) -> None:
+    cluster = LocalCluster(2, workdir=tmp_path / "workers")
+    output = tmp_path / "killed.m4b"
+    bus = EventBus()
+    done: list[str] = []
+    killed: list[str] = []
+
+    def on_event(event: object) -> None:
+        if isinstance(event, UnitDone):
+            done.append(event.unit_id)
+        if isinstance(event, UnitStarted) and event.worker == "local-2" and len(done) >= 2 and not killed:
+            killed.append(event.unit_id)
+            pid = cluster.pid_of("local-2")
+            asyncio.get_running_loop().call_later(0.3, os.kill, pid, signal.SIGKILL)
+
+    bus.subscribe(on_event)
+    result = await run_book(RunOptions(input=sample_epub, output=output, unit_chars=300, scheduler=FAST),
+                            cluster, bus=bus)
+    assert killed, "the test never saw a unit start on local-2"
+    assert result.ok, result.error
+    rows = _assert_book_matches_journal(output)
+    unit_ids = [r[0] for r in rows]
+    assert len(unit_ids) == len(set(unit_ids))
+    db = _journal(output)
+    lost = db.execute("SELECT unit_id FROM attempts WHERE status='lost' AND worker='local-2'").fetchall()
+    assert lost, "the killed worker's unit is recorded as lost"
+    for (unit_id,) in lost:
+        assert db.execute("SELECT COUNT(*) FROM attempts WHERE unit_id=? AND status='done'",
+                          (unit_id,)).fetchone()[0] == 1
+
+
+class _ProxiedLocal:
+    """Two real local workers, each behind a fault proxy."""
+
+    def __init__(self, workdir: Path, rules: list[FaultRule]) -> None:
+        self.local = LocalCluster(2, workdir=workdir)
+        self.rules = rules
+        self.proxies: list[FaultProxy] = []
+
+    async def start(self) -> list[WorkerEndpoint]:
+        endpoints = await self.local.start()
+        out = []
+        for ep in endpoints:
+            proxy = FaultProxy(ep.base_url, self.rules, token=ep.token).__enter__()
+            self.proxies.append(proxy)
+            out.append(WorkerEndpoint(ep.name, proxy.url, host="proxy"))
+        return out
+
+    async def stop(self) -> None:
+        for proxy in self.proxies:
+            proxy.__exit__()
+        await self.local.stop()
+
+
+async def test_unit_failing_once_is_retried_on_another_worker(tmp_path: Path, sample_epub: Path) -> None:
+    rule = FaultRule("Penhallow", times=1)  # shared by both proxies: the first such request fails
+    output = tmp_path / "retry.m4b"
+    result = await run_book(RunOptions(input=sample_epub, output=output, unit_chars=300, scheduler=FAST),
+                            _ProxiedLocal(tmp_path / "w", [rule]))
+    assert result.ok, result.error
+    assert rule.failed == 1
+    _assert_book_matches_journal(output)
+    db = _journal(output)
+    (unit_id,) = db.execute("SELECT unit_id FROM units WHERE text LIKE '%Penhallow%' LIMIT 1").fetchone()
+    attempts = db.execute("SELECT worker, status FROM attempts WHERE unit_id=? ORDER BY attempt_id",
+                          (unit_id,)).fetchall()
+    assert attempts[0][1] == "failed"
+    assert attempts[-1][1] == "done"
+    assert attempts[-1][0] != attempts[0][0], "the retry went to the other worker"
+
+
+async def test_unit_that_always_fails_is_quarantined_and_partial_book_written(tmp_path: Path,
+                                                                            sample_epub: Path) -> None:
+    cluster = _ProxiedLocal(tmp_path / "w", [FaultRule("Penhallow")])
+    endpoints = await cluster.start()
+    try:
+        output = tmp_path / "partial.m4b"
+        workers = ",".join(ep.base_url.removeprefix("http://") for ep in endpoints)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tui", "--no-tui", str(sample_epub), "-o", str(output), "--workers", workers,
+            "--unit-chars", "300", "--retries", "2",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), 600)
+    finally:
+        await cluster.stop()
+    assert proc.returncode == 1, stdout.decode()[-2000:] + stderr.decode()[-2000:]
+    assert "Partial audiobook" in stdout.decode()
+    db = _journal(output)
+    quarantined = [u for (u,) in db.execute("SELECT unit_id FROM units WHERE state='quarantined'")]
+    assert quarantined and all("c0001" in u for u in quarantined)
+    info = ffprobe(output)
+    assert [s[0] for s in chapter_spans(info)] == TITLES  # chapter 2 is short of its failed unit, not gone
+    done = _unit_audio(db)
+    assert abs(float(info["format"]["duration"]) - sum(r[2] for r in done)) < 0.25
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                kids.append(int(entry.name))
+    return kids
+
+
+def test_orchestrator_killed_then_rerun_resumes_without_resynthesis(tmp_path: Path, sample_epub: Path) -> None:
+    output = tmp_path / "resume.m4b"
+    cmd = [sys.executable, "-m", "tui", "--no-tui", str(sample_epub), "-o", str(output), "--local-workers", "2",
+           "--unit-chars", "200"]
+    first = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journal = output.with_name(output.name + ".e2a") / "journal.sqlite3"
+    deadline = time.monotonic() + 300
+    done_before = 0
+    while time.monotonic() < deadline and first.poll() is None:
+        if journal.exists():
+            try:
+                done_before = sqlite3.connect(journal).execute("SELECT COUNT(*) FROM audio").fetchone()[0]
+            except sqlite3.OperationalError:
+                done_before = 0
+            if done_before >= 3:
+                break
+        time.sleep(0.1)
+    workers = _children(first.pid)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert done_before >= 3, "the first run never finished three units"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(Path(f"/proc/{w}").exists() for w in workers):
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{w}").exists() and "remote_worker" in Path(f"/proc/{w}/cmdline").read_text()
+                   for w in workers), "local workers outlived the killed orchestrator"
+
+    second = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stdout[-2000:] + second.stderr[-2000:]
+    _assert_book_matches_journal(output)
+    db = _journal(output)
+    done_per_hash = Counter(h for (h,) in db.execute("SELECT content_hash FROM attempts WHERE status='done'"))
+    assert done_per_hash and max(done_per_hash.values()) == 1, "a finished unit was synthesised twice"
+    reused = db.execute(
+        "SELECT COUNT(*) FROM attempts a2 WHERE a2.run_id = 2 AND a2.content_hash IN "
+        "(SELECT content_hash FROM attempts WHERE run_id = 1 AND status = 'done')"
+    ).fetchone()[0]
+    assert reused == 0
+    assert "reused" in second.stdout

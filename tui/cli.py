@@ -1,0 +1,240 @@
+"""``e2a-tui``: convert a book (the default command) and manage SSH workers.
+
+``e2a-tui book.epub`` is ``e2a-tui convert book.epub``; ``bootstrap``, ``stop``,
+``status`` and ``logs`` act on an SSH inventory. Every user-facing error is one
+line on stderr with exit code 2; a partial audiobook exits 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from . import __version__
+from .book.model import BookError
+from .core.cluster import ClusterError, ClusterSource
+
+__all__ = ["main", "cli"]
+
+EXIT_OK, EXIT_PARTIAL, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class DefaultCommandGroup(click.Group):
+    """A group whose first positional argument falls through to ``convert`` when it is not a command."""
+
+    default_command = "convert"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or args[0] in ("--help", "-h", "--version"):
+            return super().parse_args(ctx, args)
+        if args[0] not in self.commands:
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> "click.exceptions.Exit":
+    click.echo(f"e2a-tui: error: {message}", err=True)
+    return click.exceptions.Exit(code)
+
+
+@click.group(cls=DefaultCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="e2a-tui")
+def cli() -> None:
+    """Turn an ebook into an audiobook (.m4b with chapters and cover) on every worker you have.
+
+    \b
+    e2a-tui book.epub                      local workers (Piper, CPU), live view
+    e2a-tui --no-tui book.epub -o out.m4b  headless
+    e2a-tui book.epub --workers a:8001,b:8001
+    e2a-tui book.epub -i inventory.toml    workers on your SSH hosts
+    e2a-tui --sample                       try it on the bundled sample book
+    """
+
+
+@cli.command()
+@click.argument("book", required=False, type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (default: next to the book).")
+@click.option("-f", "--format", "fmt", type=click.Choice(["m4b", "mp3", "opus", "flac"]), default=None,
+              help="Output format (default: from -o's suffix, else m4b).")
+@click.option("--bitrate", default="64k", show_default=True, help="Audio bitrate for lossy formats.")
+@click.option("--chapters", metavar="SPEC", help="Chapters to convert, e.g. 3-10,12 (see --list-chapters).")
+@click.option("--list-chapters", is_flag=True, help="Show the chapters that would be read, then exit.")
+@click.option("--include-all", is_flag=True, help="Also read front and back matter (cover, copyright, index…).")
+@click.option("--lexicon", type=click.Path(path_type=Path), help="TOML file of word or regex → spoken form.")
+@click.option("--engine", envvar="TTS_MODEL", default="piper", show_default=True, help="Worker TTS engine.")
+@click.option("--voice", help="Voice (engine-specific; for piper a .onnx path).")
+@click.option("--speed", type=float, help="Speaking rate multiplier (1.0 normal, 1.2 faster).")
+@click.option("--split-chapters", is_flag=True, help="Write one file per chapter instead of one book file.")
+@click.option("--subtitles", type=click.Choice(["vtt", "srt"]), help="Also write subtitles from sentence timings.")
+@click.option("--unit-chars", type=int, help="Target characters per work unit (default adapts to book and workers).")
+@click.option("--retries", type=click.IntRange(0, 50), default=5, show_default=True,
+              help="Retries of a failing unit (on other workers when possible) before it is quarantined.")
+@click.option("--local-workers", type=int, help="Number of local workers (default fits this machine).")
+@click.option("--threads", type=int, default=1, show_default=True, help="Threads per local worker.")
+@click.option("--workers", "worker_list", envvar="WORKER_NODES", metavar="HOST:PORT,...",
+              help="Use these running workers (also WORKER_NODES).")
+@click.option("--worker-token-file", type=click.Path(path_type=Path), help="Bearer token for --workers.")
+@click.option("-i", "--inventory", type=click.Path(path_type=Path), help="SSH inventory of worker hosts (TOML).")
+@click.option("--no-bootstrap", is_flag=True, help="With -i: only use workers that are already running.")
+@click.option("--accept-new-host-keys", is_flag=True, help="With -i: trust and record unknown SSH host keys.")
+@click.option("--wheelhouse", type=click.Path(path_type=Path), help="With -i: wheels for hosts without internet.")
+@click.option("--no-tui", is_flag=True, help="Plain progress output instead of the dashboard.")
+@click.option("--serve-progress", type=int, metavar="PORT", help="Serve GET /progress/{session} on 127.0.0.1:PORT.")
+@click.option("--sample", is_flag=True, help="Convert the bundled sample book.")
+def convert(book: Optional[Path], output: Optional[Path], fmt: Optional[str], bitrate: str, chapters: Optional[str],
+            list_chapters: bool, include_all: bool, lexicon: Optional[Path], engine: str, voice: Optional[str],
+            speed: Optional[float], split_chapters: bool, subtitles: Optional[str], unit_chars: Optional[int],
+            retries: int, local_workers: Optional[int], threads: int, worker_list: Optional[str],
+            worker_token_file: Optional[Path], inventory: Optional[Path], no_bootstrap: bool,
+            accept_new_host_keys: bool, wheelhouse: Optional[Path], no_tui: bool, serve_progress: Optional[int],
+            sample: bool) -> None:
+    """Convert BOOK (EPUB, TXT, MD, HTML; more with calibre) into an audiobook."""
+    from .core.run import RunOptions, default_output_for
+    from .core.scheduler import SchedulerConfig
+
+    if sample:
+        if book is not None:
+            raise _fail("give either BOOK or --sample, not both")
+        from .sample import write_sample_epub
+
+        target_dir = (output.parent if output else Path.cwd())
+        book = write_sample_epub(target_dir / "e2a-sample.epub")
+    if book is None:
+        raise _fail("no book given (try: e2a-tui --sample, or e2a-tui --help)")
+    if not book.exists():
+        raise _fail(f"{book}: no such file")
+    if fmt is None:
+        suffix = output.suffix.lower().lstrip(".") if output else ""
+        fmt = suffix if suffix in ("m4b", "mp3", "opus", "flac") else "m4b"
+    if list_chapters:
+        _list_chapters(book, include_all, chapters)
+        return
+    if sum(x is not None for x in (worker_list, inventory)) > 1:
+        raise _fail("use either --workers or --inventory, not both")
+    if speed is not None and not 0.2 <= speed <= 5:
+        raise _fail("--speed must be between 0.2 and 5")
+    options = RunOptions(
+        input=book, output=output or default_output_for(book, fmt), fmt=fmt, bitrate=bitrate, chapters=chapters,
+        include_all=include_all, lexicon=lexicon, engine=engine, voice=voice,
+        length_scale=(1.0 / speed) if speed else None, unit_chars=unit_chars,
+        split_chapters=split_chapters, subtitles=subtitles,
+        scheduler=SchedulerConfig(max_failures_per_unit=retries + 1,
+                                  max_worker_failures_per_unit=min(3, retries + 1)),
+    )
+    try:
+        cluster = _make_cluster(worker_list, worker_token_file, inventory, no_bootstrap, accept_new_host_keys,
+                                wheelhouse, local_workers, threads, engine, voice)
+    except (ClusterError, OSError) as exc:
+        raise _fail(str(exc)) from None
+    code = asyncio.run(_convert(options, cluster, serve_progress))
+    raise click.exceptions.Exit(code)
+
+
+def _list_chapters(book: Path, include_all: bool, chapters: Optional[str]) -> None:
+    from .book.ingest import load_book
+    from .book.listing import format_chapter_list
+    from .book.selection import parse_chapter_selection, select_chapters
+
+    try:
+        loaded = load_book(book, include_all=include_all)
+        if chapters:
+            loaded = select_chapters(loaded, parse_chapter_selection(chapters, len(loaded.chapters)))
+    except (BookError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    click.echo(format_chapter_list(loaded))
+
+
+def _make_cluster(worker_list: Optional[str], token_file: Optional[Path], inventory: Optional[Path],
+                  no_bootstrap: bool, accept_new: bool, wheelhouse: Optional[Path], local_workers: Optional[int],
+                  threads: int, engine: str, voice: Optional[str]) -> ClusterSource:
+    if worker_list:
+        from .core.static import StaticCluster
+
+        token = os.environ.get("E2A_WORKER_TOKEN")
+        if token_file:
+            try:
+                token = token_file.read_text().strip()
+            except OSError as exc:
+                raise ClusterError(f"cannot read token file {token_file}: {exc.strerror}") from None
+        return StaticCluster(worker_list, token=token)
+    if inventory:
+        from .ssh.cluster import SshCluster
+        from .ssh.inventory import InventoryError, load_inventory
+
+        try:
+            inv = load_inventory(inventory)
+        except InventoryError as exc:
+            raise ClusterError(str(exc)) from None
+        return SshCluster(inv, bootstrap=not no_bootstrap, accept_new_host_keys=accept_new, wheelhouse=wheelhouse,
+                          on_event=lambda host, msg: click.echo(f"{host}: {msg}", err=True))
+    from .core.local import LocalCluster
+
+    if local_workers is not None and local_workers < 1:
+        raise ClusterError("--local-workers must be at least 1")
+    return LocalCluster(local_workers, threads=threads, engine=engine, voice=voice)
+
+
+async def _convert(options, cluster: ClusterSource, serve_port: Optional[int]) -> int:
+    from .book.fingerprint import book_fingerprint
+    from .core.events import EventBus
+    from .core.journal import JournalError
+    from .core.progress_server import ProgressTracker, serve_progress
+    from .core.run import BookRun, RunError
+    from .frontends.headless import HeadlessRenderer, format_summary
+
+    bus = EventBus()
+    renderer = HeadlessRenderer(sys.stdout)
+    bus.subscribe(renderer)
+    server = None
+    try:
+        run = BookRun(options, cluster, bus)
+        if serve_port is not None:
+            tracker = ProgressTracker(book_fingerprint(options.input)[:12])
+            bus.subscribe(tracker)
+            server = await serve_progress(tracker, serve_port)
+            click.echo(f"progress: http://127.0.0.1:{serve_port}/progress/{tracker.session_id}")
+        result = await run.run()
+    except (BookError, RunError, ClusterError, JournalError, ValueError) as exc:
+        renderer.close()
+        click.echo(f"e2a-tui: error: {exc}", err=True)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        renderer.close()
+        click.echo("e2a-tui: interrupted; finished units are kept, rerun the same command to resume", err=True)
+        return 130
+    finally:
+        if server is not None:
+            server.cancel()
+    renderer.close()
+    click.echo(format_summary(result))
+    if result.ok:
+        return EXIT_OK
+    return EXIT_PARTIAL
+
+
+def _register_ssh_commands() -> None:
+    try:
+        from .ssh import cli as ssh_cli
+    except ImportError:  # pragma: no cover - the ssh layer ships with the package
+        return
+    for name in ("bootstrap", "stop", "status", "logs"):
+        command = getattr(ssh_cli, name, None)
+        if isinstance(command, click.Command):
+            cli.add_command(command, name)
+
+
+_register_ssh_commands()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="e2a-tui")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

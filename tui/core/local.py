@@ -1,0 +1,200 @@
+"""The embedded default: start N ``e2a-worker`` processes on loopback, stop them at the end.
+
+Each worker gets its own random token (loopback is shared by every local user)
+and its own thread count, so N one-thread workers use N cores without fighting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import sys
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import httpx
+
+from .cluster import ClusterError, WorkerEndpoint
+
+__all__ = ["LocalCluster", "default_local_workers", "spawn_local_worker"]
+
+READY_PREFIX = "E2A_WORKER_PORT="
+
+
+def default_local_workers(threads: int = 1) -> int:
+    """Workers that fit this machine: one per ``threads`` cores, ~0.6 GB each, at most 8."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    by_cpu = max(1, cores // max(1, threads))
+    try:
+        avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        by_mem = max(1, int(avail // (600 * 1024 * 1024)))
+    except (ValueError, OSError, AttributeError):
+        by_mem = by_cpu
+    return max(1, min(by_cpu, by_mem, 8))
+
+
+class _LocalWorker:
+    def __init__(self, name: str, proc: asyncio.subprocess.Process, port: int, token: str, log: Path) -> None:
+        self.name, self.proc, self.port, self.token, self.log = name, proc, port, token, log
+
+
+async def spawn_local_worker(
+    name: str,
+    *,
+    engine: str = "piper",
+    voice: Optional[str] = None,
+    threads: int = 1,
+    workdir: Path,
+    startup_timeout: float = 120.0,
+    extra_args: tuple[str, ...] = (),
+) -> "_LocalWorker":
+    """Start one worker on 127.0.0.1 with a free port and wait until it answers /health."""
+    token = secrets.token_urlsafe(24)
+    token_file = workdir / f"{name}.token"
+    fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(token)
+    log = workdir / f"{name}.log"
+    args = [sys.executable, "-m", "remote_worker", "--host", "127.0.0.1", "--port", "0",
+            "--engine", engine, "--threads", str(threads), "--token-file", str(token_file)]
+    if voice:
+        args += ["--voice", voice]
+    args += list(extra_args)
+    env = dict(os.environ)
+    env.pop("WORKER_PORT", None)
+    log_fh = open(log, "ab")
+    proc = await asyncio.create_subprocess_exec(
+        *args, stdout=asyncio.subprocess.PIPE, stderr=log_fh, stdin=asyncio.subprocess.DEVNULL, env=env,
+        preexec_fn=_die_with_parent,
+    )
+    log_fh.close()
+    try:
+        port = await asyncio.wait_for(_read_port(proc), startup_timeout)
+    except (asyncio.TimeoutError, ClusterError) as exc:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
+        tail = _tail(log)
+        reason = str(exc) or "timed out"
+        raise ClusterError(f"local worker {name} did not start ({reason}): {tail}") from None
+    worker = _LocalWorker(name, proc, port, token, log)
+    # drain stdout so the worker never blocks on a full pipe
+    asyncio.ensure_future(_drain(proc))
+    await _wait_healthy(f"http://127.0.0.1:{port}", token, startup_timeout)
+    return worker
+
+
+def _die_with_parent() -> None:
+    """In the child: ask Linux to SIGTERM it when the orchestrator dies, even by SIGKILL."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: workers are still stopped on a normal exit
+        pass
+
+
+async def _read_port(proc: asyncio.subprocess.Process) -> int:
+    assert proc.stdout is not None
+    while True:
+        line = await proc.stdout.readline()
+        if not line:
+            raise ClusterError(f"exited with code {await proc.wait()}")
+        text = line.decode(errors="replace").strip()
+        if text.startswith(READY_PREFIX):
+            return int(text[len(READY_PREFIX):])
+
+
+async def _drain(proc: asyncio.subprocess.Process) -> None:
+    if proc.stdout is None:
+        return
+    while await proc.stdout.read(65536):
+        pass
+
+
+async def _wait_healthy(base_url: str, token: str, timeout: float) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with httpx.AsyncClient(trust_env=False, headers={"Authorization": f"Bearer {token}"}) as http:
+        while True:
+            try:
+                resp = await http.get(base_url + "/health", timeout=2.0)
+                if resp.status_code == 200 and resp.json().get("model_loaded", True):
+                    return
+            except httpx.TransportError:
+                pass
+            if asyncio.get_running_loop().time() > deadline:
+                raise ClusterError(f"worker at {base_url} never became healthy")
+            await asyncio.sleep(0.1)
+
+
+def _tail(path: Path, lines: int = 3) -> str:
+    try:
+        text = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return " | ".join(text[-lines:])
+
+
+class LocalCluster:
+    """ClusterSource for N local worker processes."""
+
+    def __init__(
+        self,
+        count: Optional[int] = None,
+        *,
+        threads: int = 1,
+        engine: str = "piper",
+        voice: Optional[str] = None,
+        workdir: Optional[Path] = None,
+    ) -> None:
+        self.threads = max(1, threads)
+        self.count = count or default_local_workers(self.threads)
+        self.engine, self.voice = engine, voice
+        self._own_dir = workdir is None
+        self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="e2a-local-"))
+        self.workers: list[_LocalWorker] = []
+
+    async def start(self) -> list[WorkerEndpoint]:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        results = await asyncio.gather(
+            *[
+                spawn_local_worker(f"local-{i + 1}", engine=self.engine, voice=self.voice,
+                                   threads=self.threads, workdir=self.workdir)
+                for i in range(self.count)
+            ],
+            return_exceptions=True,
+        )
+        errors = [r for r in results if isinstance(r, BaseException)]
+        self.workers = [r for r in results if not isinstance(r, BaseException)]
+        if not self.workers:
+            raise ClusterError(str(errors[0]) if errors else "no local worker started")
+        return [
+            WorkerEndpoint(w.name, f"http://127.0.0.1:{w.port}", token=w.token, host="localhost")
+            for w in self.workers
+        ]
+
+    def pid_of(self, name: str) -> Optional[int]:
+        for w in self.workers:
+            if w.name == name:
+                return w.proc.pid
+        return None
+
+    async def stop(self) -> None:
+        for w in self.workers:
+            if w.proc.returncode is None:
+                w.proc.terminate()
+        for w in self.workers:
+            try:
+                await asyncio.wait_for(w.proc.wait(), 10)
+            except asyncio.TimeoutError:
+                w.proc.kill()
+                await w.proc.wait()
+        self.workers = []
+        if self._own_dir:
+            import shutil
+
+            shutil.rmtree(self.workdir, ignore_errors=True)
