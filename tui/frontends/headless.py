@@ -102,10 +102,10 @@ class HeadlessRenderer:
             )
             self._ensure_progress()
         elif isinstance(event, ev.UnitDone):
-            if not event.reused:
+            if not event.reused:  # reused units are already counted in RunStarted.already_done
                 self.done += 1
                 self.audio_seconds += event.audio_seconds
-            self._advance()
+                self._advance()
         elif isinstance(event, ev.UnitFailed):
             self._line(f"unit {event.unit_id} failed on {event.worker}: {event.error}"
                        + (" (quarantined)" if event.quarantined else ""))
