@@ -58,9 +58,13 @@ class Chapter:
 
 @dataclass
 class Book:
+    """A parsed book. ``warnings`` lists one-line notes about content read leniently
+    (a malformed document, a spine item that could not be used), for the CLI to show."""
+
     meta: BookMeta
     chapters: list[Chapter]
     source_path: Optional[Path] = None
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
