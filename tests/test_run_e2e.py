@@ -25,8 +25,8 @@ from tui.core.run import RunOptions, run_book
 from tui.core.scheduler import SchedulerConfig
 from tui.sample import SAMPLE_CHAPTERS
 
-from ._fault_proxy import FaultProxy, FaultRule
-from ._probe import chapter_spans, ffprobe
+from _fault_proxy import FaultProxy, FaultRule
+from _probe import chapter_spans, ffprobe
 
 pytestmark = pytest.mark.slow
 

@@ -89,8 +89,9 @@ def test_lexicon_is_applied_before_normalising(tmp_path):
 
 def test_units_target_for():
     assert units_target_for(10_000_000, 2) == 1500
-    assert units_target_for(48_000, 2) == 1500
-    assert units_target_for(48_000, 8) == 750
+    assert units_target_for(96_000, 2) == 1500
+    assert units_target_for(96_000, 8) == 375
+    assert units_target_for(48_000, 8, per_worker=8) == 750
     assert units_target_for(2_000, 4) == 200
     assert units_target_for(0, 0) == 200
-    assert units_target_for(100_000, 4, base=900, min_chars=300) == 900
+    assert units_target_for(200_000, 4, base=900, min_chars=300) == 900

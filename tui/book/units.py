@@ -113,8 +113,15 @@ def make_units(
     return units
 
 
-def units_target_for(total_chars: int, workers: int, *, base: int = 1500, min_chars: int = 200) -> int:
-    """Unit size so that there are about 8 units per worker, never above ``base`` nor below ``min_chars``."""
+def units_target_for(total_chars: int, workers: int, *, base: int = 1500, min_chars: int = 200,
+                     per_worker: int = 32) -> int:
+    """Unit size so that there are about ``per_worker`` units per worker, within [min_chars, base].
+
+    Fine units are what balance the load: with about 32 per worker the last
+    units are small enough that every worker finishes within ~2 % of the
+    others (see bench/scheduler_sim.py); below ~200 characters the fixed cost
+    of a request starts to show.
+    """
     workers = max(1, int(workers))
-    per_unit = int(total_chars) // (8 * workers)
+    per_unit = int(total_chars) // (per_worker * workers)
     return max(min_chars, min(base, per_unit))
