@@ -295,6 +295,8 @@ class BookRun:
             already_done=len(done_ids), est_audio_seconds=sum(u.est_seconds for u in self.units),
             workers=tuple(self.clients), chapter_titles=tuple(ch.title for ch in self.book.chapters),
         ))
+        for warning in getattr(self.book, "warnings", []):
+            self.bus.publish(ev.Notice("warning", warning))
         for unit in self.units:
             if unit.id in self.audio:
                 self._reused += 1
