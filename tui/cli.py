@@ -48,7 +48,7 @@ def cli() -> None:
     """Turn an ebook into an audiobook (.m4b with chapters and cover) on every worker you have.
 
     \b
-    e2a-tui book.epub                      local workers (Piper, CPU), live view
+    e2a-tui book.epub                      local workers (Piper, CPU)
     e2a-tui --no-tui book.epub -o out.m4b  headless
     e2a-tui book.epub --workers a:8001,b:8001
     e2a-tui book.epub -i inventory.toml    workers on your SSH hosts
@@ -218,14 +218,10 @@ async def _convert(options, cluster: ClusterSource, serve_port: Optional[int]) -
 
 
 def _register_ssh_commands() -> None:
-    try:
-        from .ssh import cli as ssh_cli
-    except ImportError:  # pragma: no cover - the ssh layer ships with the package
-        return
-    for name in ("bootstrap", "stop", "status", "logs"):
-        command = getattr(ssh_cli, name, None)
-        if isinstance(command, click.Command):
-            cli.add_command(command, name)
+    from .ssh.cli import COMMANDS
+
+    for command in COMMANDS:
+        cli.add_command(command)
 
 
 _register_ssh_commands()
