@@ -1,1 +1,9 @@
-"""SSH inventory, bootstrap and forwards: remote workers reached only through SSH."""
+"""SSH inventory, bootstrap and forwards: remote workers reached only through SSH.
+
+Modules: ``inventory`` (the TOML file), ``connection`` and ``hostkeys`` (verified
+SSH), ``remote_agent``/``agent`` (what runs on a host), ``wheel`` (what gets
+installed there), ``bootstrap``, ``forwards``, ``cluster`` (the ClusterSource),
+``commands``/``report``/``cli`` (bootstrap, stop, status, logs).
+"""
+
+__all__: list[str] = []
