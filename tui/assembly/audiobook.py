@@ -44,6 +44,9 @@ def finish_audiobook(
 ) -> list[Path]:
     """Write the book (or one file per chapter) and return every path written.
 
+    A chapter may arrive as several consecutive segments (same ``index``, in order):
+    they are joined like chapters are, and get one chapter mark.
+
     With ``split_chapters`` the files go into a folder named after
     ``out_path``'s stem ("Book/01 - Title.m4b"). Subtitles ("vtt"/"srt") are
     written beside each audio file. Every file is written under a temporary
@@ -54,6 +57,7 @@ def finish_audiobook(
     out_path = Path(out_path)
     if not out_path.suffix:
         out_path = out_path.with_suffix(spec.extension)
+    # stable: the segments of one chapter keep the order they were given in
     chapters = sorted((c for c in encoded if not c.is_empty), key=lambda c: c.index)
     if not chapters:
         raise AssemblyError("nothing to assemble: no chapter has any audio")
@@ -139,34 +143,50 @@ def _shifted(cues: list[Cue], seconds: float) -> list[Cue]:
     return [Cue(c.text, c.start + seconds, c.end + seconds) for c in cues]
 
 
-def _write_single(ffmpeg, spec, chapters, meta, out_path, tmp, cover, picture, language, kind) -> list[Path]:
-    rate = chapters[0].codec_rate
+def _join_pieces(spec: FormatSpec, chapters: list[EncodedChapter]) -> tuple[list[int], list[JoinPiece], int]:
+    """Where each encoded part starts in the joined stream (samples), the pieces to join, and the end."""
     if spec.lossless:
         starts, total = [], 0
         for ch in chapters:
             starts.append(total)
             total += ch.samples
-        pieces = [JoinPiece(ch.path) for ch in chapters]
-        end = total
-    else:
-        steps = plan_join(chapters)
-        starts = [s.content_start for s in steps]
-        pieces = [
-            JoinPiece(
-                ch.path,
-                kept=None if i == len(chapters) - 1 else step.kept,
-                lead=ch.lead,
-                frame=ch.frame_samples,
-                span=step.kept * ch.frame_samples + ch.join_gap,
-            )
-            for i, (ch, step) in enumerate(zip(chapters, steps))
-        ]
-        end = starts[-1] + round(chapters[-1].codec_samples)
-    mark_starts = [0] + starts[1:]
-    marks = [
-        ChapterMark(start, mark_starts[i + 1] if i + 1 < len(chapters) else end, _title(ch))
-        for i, (ch, start) in enumerate(zip(chapters, mark_starts))
+        return starts, [JoinPiece(ch.path) for ch in chapters], total
+    steps = plan_join(chapters)
+    starts = [s.content_start for s in steps]
+    pieces = [
+        JoinPiece(
+            ch.path,
+            kept=None if i == len(chapters) - 1 else step.kept,
+            lead=ch.lead,
+            frame=ch.frame_samples,
+            span=step.kept * ch.frame_samples + ch.join_gap,
+        )
+        for i, (ch, step) in enumerate(zip(chapters, steps))
     ]
+    return starts, pieces, starts[-1] + round(chapters[-1].codec_samples)
+
+
+def _groups(chapters: list[EncodedChapter]) -> list[list[EncodedChapter]]:
+    """Consecutive parts of the same chapter (a chapter may be encoded in segments) form one group."""
+    groups: list[list[EncodedChapter]] = []
+    for ch in chapters:
+        if groups and groups[-1][0].index == ch.index:
+            groups[-1].append(ch)
+        else:
+            groups.append([ch])
+    return groups
+
+
+def _write_single(ffmpeg, spec, chapters, meta, out_path, tmp, cover, picture, language, kind) -> list[Path]:
+    rate = chapters[0].codec_rate
+    starts, pieces, end = _join_pieces(spec, chapters)
+    part_starts = [0] + starts[1:]
+    marks: list[ChapterMark] = []
+    position = 0
+    for group in _groups(chapters):
+        begin = part_starts[position]
+        position += len(group)
+        marks.append(ChapterMark(begin, part_starts[position] if position < len(chapters) else end, _title(group[0])))
     tags = book_tags(meta)
     if spec.chapter_tags:
         tags.update(vorbis_chapter_tags(marks, rate))
@@ -190,23 +210,29 @@ def _write_split(ffmpeg, spec, chapters, meta, out_path, tmp, cover, picture, la
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise AssemblyError(f"cannot create output folder {folder}: {exc.strerror or exc}") from None
-    width = max(2, len(str(len(chapters))))
+    groups = _groups(chapters)
+    width = max(2, len(str(len(groups))))
     audio: list[Path] = []
     subs: list[Path] = []
-    for track, ch in enumerate(chapters, 1):
-        title = _title(ch)
-        dest = folder / f"{track:0{width}d} - {safe_filename(title, f'Chapter {ch.index + 1}')}{spec.extension}"
-        tags = chapter_tags(meta, title, track, len(chapters))
+    for track, group in enumerate(groups, 1):
+        first = group[0]
+        title = _title(first)
+        dest = folder / f"{track:0{width}d} - {safe_filename(title, f'Chapter {first.index + 1}')}{spec.extension}"
+        tags = chapter_tags(meta, title, track, len(groups))
         if picture:
             tags["METADATA_BLOCK_PICTURE"] = picture
-        metadata = _tags_file(tmp, f"track{track}.ffmeta", tags, [], ch.codec_rate)
-        piece = JoinPiece(ch.path, lead=ch.lead, frame=ch.frame_samples)
+        metadata = _tags_file(tmp, f"track{track}.ffmeta", tags, [], first.codec_rate)
+        if len(group) == 1:
+            pieces = [JoinPiece(first.path, lead=first.lead, frame=first.frame_samples)]
+            offsets = [first.content_offset]
+        else:
+            offsets, pieces, _ = _join_pieces(spec, group)
         join_to_file(
-            ffmpeg, spec, [piece], ch.codec_rate, dest,
+            ffmpeg, spec, pieces, first.codec_rate, dest,
             metadata=metadata, cover=cover, language=language, what=f"writing {dest.name}",
         )
         audio.append(dest)
         if kind:
-            cues = _shifted(ch.cues, ch.content_offset / ch.codec_rate)
+            cues = [cue for ch, off in zip(group, offsets) for cue in _shifted(ch.cues, off / ch.codec_rate)]
             subs.append(write_subtitles(cues, dest.with_suffix("." + kind), kind))
     return audio + subs

@@ -9,6 +9,10 @@ stream copy with marks placed where the audio really is.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
+import os
 import threading
 from pathlib import Path
 from typing import Iterator, Optional
@@ -68,19 +72,35 @@ class ChapterEncoder:
                 self._rate = first_unit_rate
             return self._rate
 
-    def part_path(self, index: int) -> Path:
-        return self.work_dir / f"chapter-{index:04d}{self.spec.part_extension}"
+    def part_path(self, index: int, key: str = "") -> Path:
+        suffix = f"-{key}" if key else ""
+        return self.work_dir / f"chapter-{index:04d}{suffix}{self.spec.part_extension}"
+
+    def _part_key(self, chapter: ChapterAudio, rate: int) -> str:
+        """Names a part by what went into it, so segments of one chapter never collide
+        and a resumed run finds the parts it already encoded."""
+        h = hashlib.sha256(f"{self.fmt}|{self.bitrate}|{rate}".encode())
+        for unit in chapter.units:
+            st = os.stat(unit.path)
+            h.update(f"|{os.path.abspath(unit.path)}|{st.st_size}|{st.st_mtime_ns}".encode())
+        return h.hexdigest()[:16]
 
     def encode(self, chapter: ChapterAudio) -> EncodedChapter:
-        """Encode one chapter's units, in order, into its part file (blocking)."""
+        """Encode one chapter's units (or a run of them: a segment), in order, into a part file (blocking).
+
+        A part encoded earlier from the same unit files is reused as it is.
+        """
         infos = [unit_info(u.path) for u in chapter.units]
         if sum(i.frames for i in infos) == 0:
             return self._empty(chapter)
         rate = self._book_rate(infos[0].rate)
         codec_rate = self.spec.codec_rate or rate
+        dest = self.part_path(chapter.index, self._part_key(chapter, rate))
+        reused = self._reuse(dest, chapter)
+        if reused is not None:
+            return reused
         timing = calibrate(self.ffmpeg, self.spec, rate, self.bitrate, self.work_dir)
         cues: list[Cue] = []
-        dest = self.part_path(chapter.index)
         samples = encode_part(
             self.ffmpeg,
             self.spec,
@@ -110,7 +130,23 @@ class ChapterEncoder:
         if not self.spec.lossless:
             packets = list_packets(self.ffmpeg, dest, codec_rate)
             encoded.packets, encoded.frame_samples, encoded.lead = packets.count, packets.frame, packets.lead
+        sidecar = dest.with_suffix(".json")
+        tmp = sidecar.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(encoded.to_dict()), encoding="utf-8")
+        os.replace(tmp, sidecar)
         return encoded
+
+    def _reuse(self, dest: Path, chapter: ChapterAudio) -> Optional[EncodedChapter]:
+        sidecar = dest.with_suffix(".json")
+        if not (dest.is_file() and sidecar.is_file()):
+            return None
+        try:
+            encoded = EncodedChapter.from_dict(json.loads(sidecar.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+        if encoded.path != dest:
+            return None
+        return dataclasses.replace(encoded, title=chapter.title, source=chapter)
 
     def _blocks(
         self, chapter: ChapterAudio, infos: list[UnitInfo], rate: int, cues: list[Cue]

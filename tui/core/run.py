@@ -73,6 +73,8 @@ class RunOptions:
     sentence_gap_ms: int = 250
     paragraph_gap_ms: int = 600
     chapter_gap_ms: int = 1200
+    #: audio seconds per encoded segment: smaller means a shorter tail after the last unit
+    segment_seconds: float = 60.0
     telemetry_interval: float = 2.0
     give_up_after: float = 180.0
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
@@ -140,8 +142,10 @@ class BookRun:
         self._kick = asyncio.Event()
         self._encoder: Optional[ChapterEncoder] = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="e2a-encode")
-        self._encodes: dict[int, tuple[int, asyncio.Future]] = {}
-        self._chapter_generation: dict[int, int] = {}
+        # chapter index → encoded segments (runs of consecutive finished units), in order
+        self._segments: dict[int, list[asyncio.Future]] = {}
+        self._segment_next: dict[int, int] = {}  # chapter index → position of its first unencoded unit
+        self._chapter_units: dict[int, list[WorkUnit]] = {}
         self._per_worker: dict[str, dict[str, float]] = {}
         self._synthesized = 0
         self._reused = 0
@@ -229,8 +233,8 @@ class BookRun:
             for unit in self.units:
                 if unit.chapter_index == chapter_index:
                     self.audio.pop(unit.id, None)
-            self._chapter_generation[chapter_index] = self._chapter_generation.get(chapter_index, 0) + 1
-            self._encodes.pop(chapter_index, None)
+            self._segments.pop(chapter_index, None)
+            self._segment_next.pop(chapter_index, None)
         self._kick.set()
         return len(cancelled)
 
@@ -302,9 +306,12 @@ class BookRun:
                 self._reused += 1
                 self.bus.publish(ev.UnitDone(unit.id, unit.chapter_index, self.audio[unit.id].worker,
                                              self.audio[unit.id].duration, 0.0, reused=True))
+        for unit in self.units:
+            self._chapter_units.setdefault(unit.chapter_index, []).append(unit)
         for chapter in self.book.chapters:
+            self._encode_ready_segments(chapter.index)
             if self.sched.chapter_done(chapter.index):
-                self._chapter_finished(chapter.index)
+                self._publish_chapter_done(chapter.index)
 
         telemetry = asyncio.ensure_future(self._telemetry_loop())
         gave_up = ""
@@ -440,8 +447,9 @@ class BookRun:
             stats["wall_seconds"] += result.wall_seconds
             self.bus.publish(ev.UnitDone(unit.id, unit.chapter_index, a.worker_id, stored.duration,
                                          result.wall_seconds))
+            self._encode_ready_segments(unit.chapter_index)
             if self.sched.chapter_done(unit.chapter_index):
-                self._chapter_finished(unit.chapter_index)
+                self._publish_chapter_done(unit.chapter_index)
         finally:
             self._attempts.pop(a.attempt_id, None)
             self._kick.set()
@@ -477,40 +485,54 @@ class BookRun:
                 ))
 
     # ------------------------------------------------------------------ assembly
-    def _chapter_audio(self, chapter_index: int) -> ChapterAudio:
+    def _title_of(self, chapter_index: int) -> str:
         assert self.book is not None
-        title = next(ch.title for ch in self.book.chapters if ch.index == chapter_index)
-        parts = [
-            UnitAudio(self.audio[u.id].path, list(self.audio[u.id].sentences))
-            for u in self.units
-            if u.chapter_index == chapter_index and u.id in self.audio
-        ]
-        return ChapterAudio(chapter_index, title, parts)
+        return next(ch.title for ch in self.book.chapters if ch.index == chapter_index)
 
-    def _chapter_finished(self, chapter_index: int) -> None:
-        """Encode a finished chapter now, so little work is left after the last unit."""
-        assert self._encoder is not None and self.book is not None
-        generation = self._chapter_generation.get(chapter_index, 0)
-        if chapter_index in self._encodes and self._encodes[chapter_index][0] == generation:
-            return
-        chapter = self._chapter_audio(chapter_index)
-        future = asyncio.get_running_loop().run_in_executor(self._pool, self._encoder.encode, chapter)
-        self._encodes[chapter_index] = (generation, future)
-        title = chapter.title
-        seconds = sum(self.audio[u.id].duration for u in self.units
-                      if u.chapter_index == chapter_index and u.id in self.audio)
-        self.bus.publish(ev.ChapterDone(chapter_index, title, seconds))
+    def _submit_segment(self, chapter_index: int, units: list[WorkUnit]) -> None:
+        assert self._encoder is not None
+        audio = ChapterAudio(chapter_index, self._title_of(chapter_index),
+                             [UnitAudio(self.audio[u.id].path, list(self.audio[u.id].sentences)) for u in units])
+        future = asyncio.get_running_loop().run_in_executor(self._pool, self._encoder.encode, audio)
+        self._segments.setdefault(chapter_index, []).append(future)
+
+    def _encode_ready_segments(self, chapter_index: int) -> None:
+        """Encode each run of consecutive finished units once it holds enough audio (or ends the
+        chapter), so that after the last unit only a short segment and the join remain."""
+        units = self._chapter_units.get(chapter_index, [])
+        start = self._segment_next.get(chapter_index, 0)
+        seconds = 0.0
+        i = start
+        while i < len(units) and units[i].id in self.audio:
+            seconds += self.audio[units[i].id].duration
+            i += 1
+            if seconds >= self.options.segment_seconds or i == len(units):
+                self._submit_segment(chapter_index, units[start:i])
+                start, seconds = i, 0.0
+        self._segment_next[chapter_index] = start
+
+    def _publish_chapter_done(self, chapter_index: int) -> None:
+        seconds = sum(self.audio[u.id].duration for u in self._chapter_units.get(chapter_index, [])
+                      if u.id in self.audio)
+        self.bus.publish(ev.ChapterDone(chapter_index, self._title_of(chapter_index), seconds))
 
     async def _assemble(self, gave_up: str) -> ev.RunFinished:
         assert self.book is not None and self.sched is not None and self.journal is not None
         quarantined = tuple(self.sched.quarantined())
         encoded = []
         for chapter in self.book.chapters:
-            if not any(u.id in self.audio for u in self.units if u.chapter_index == chapter.index):
-                continue
-            if chapter.index not in self._encodes:
-                self._chapter_finished(chapter.index)  # partial chapter (quarantined or abandoned units)
-            encoded.append(await self._encodes[chapter.index][1])
+            # what is left of a partial chapter (quarantined or abandoned units): its runs of finished units
+            units = self._chapter_units.get(chapter.index, [])
+            run: list[WorkUnit] = []
+            for unit in units[self._segment_next.get(chapter.index, 0):] + [None]:  # type: ignore[list-item]
+                if unit is not None and unit.id in self.audio:
+                    run.append(unit)
+                elif run:
+                    self._submit_segment(chapter.index, run)
+                    run = []
+            self._segment_next[chapter.index] = len(units)
+            for future in self._segments.get(chapter.index, []):
+                encoded.append(await future)
         outputs: list[Path] = []
         if encoded:
             self.bus.publish(ev.AssemblyStarted(str(self.output)))
