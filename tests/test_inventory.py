@@ -42,7 +42,7 @@ def test_example_inventory_loads_with_defaults_applied() -> None:
     hosts = {h.name: h for h in inv.hosts}
     assert list(hosts) == ["gpu1", "gpu2", "cpu-box"]
     gpu1, gpu2, cpu = hosts["gpu1"], hosts["gpu2"], hosts["cpu-box"]
-    assert (gpu1.user, gpu1.port, gpu1.engine, gpu1.python) == ("tts", 22, "xtts", "python3")
+    assert (gpu1.user, gpu1.port, gpu1.engine, gpu1.python) == ("tts", 22, "piper", "python3")
     assert (gpu2.user, gpu2.port, gpu2.engine) == ("alice", 2222, "piper")
     assert gpu2.env == {"OMP_NUM_THREADS": "4", "HF_HOME": "/scratch/hf"}
     assert cpu.threads == 8 and cpu.gpus == []
