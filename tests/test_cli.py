@@ -87,3 +87,20 @@ def test_worker_nodes_env_is_honoured(sample_epub: Path, tmp_path: Path, monkeyp
     result = _run(str(sample_epub), "-o", str(tmp_path / "x.m4b"))
     assert result.exit_code == 2
     assert "broken-entry" in _one_line_error(result)
+
+
+def test_bad_bitrate_fails_before_any_worker_starts(sample_epub: Path, tmp_path: Path) -> None:
+    result = _run(str(sample_epub), "-o", str(tmp_path / "x.m4b"), "--bitrate", "lots", "--workers", "127.0.0.1:9")
+    assert result.exit_code == 2
+    assert "bit rate" in _one_line_error(result)
+
+
+def test_progress_port_in_use_is_one_line_error(sample_epub: Path, tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = _run(str(sample_epub), "-o", str(tmp_path / "x.m4b"), "--workers", "127.0.0.1:9",
+                      "--serve-progress", str(port))
+    assert result.exit_code == 2
+    assert f"127.0.0.1:{port}" in _one_line_error(result)

@@ -86,3 +86,21 @@ def test_sync_units_marks_reusable_units_done(tmp_path) -> None:
     journal.store_audio(a, _flac(0.3), sha256="", fmt="flac", worker="w", timings=[])
     journal.sync_units([a, b])
     assert journal.unit_states() == {"c0000-u0001": "done", "c0000-u0002": "pending"}
+
+
+def test_second_run_on_the_same_session_is_refused(tmp_path) -> None:
+    first = Journal(tmp_path / "s")
+    with pytest.raises(JournalError, match="another e2a-tui run"):
+        Journal(tmp_path / "s")
+    first.close()
+    Journal(tmp_path / "s").close()  # free again once the first run ends
+
+
+def test_unit_goes_back_to_pending_after_a_failed_attempt(tmp_path) -> None:
+    journal = Journal(tmp_path / "s")
+    unit = _unit("c0000-u0001", "One.", "ha")
+    journal.sync_units([unit])
+    row = journal.attempt_started(unit, "w1")
+    assert journal.unit_states() == {"c0000-u0001": "running"}
+    journal.attempt_ended(row, "failed", "boom")
+    assert journal.unit_states() == {"c0000-u0001": "pending"}

@@ -231,3 +231,48 @@ def test_orchestrator_killed_then_rerun_resumes_without_resynthesis(tmp_path: Pa
     ).fetchone()[0]
     assert reused == 0
     assert "reused" in second.stdout
+
+
+async def test_wrong_token_is_one_line_error_exit_2(tmp_path: Path, sample_epub: Path) -> None:
+    cluster = LocalCluster(1, workdir=tmp_path / "w")
+    endpoints = await cluster.start()
+    try:
+        token_file = tmp_path / "token"
+        token_file.write_text("not-the-token")
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tui", "--no-tui", str(sample_epub), "-o", str(tmp_path / "t.m4b"),
+            "--workers", endpoints[0].base_url.removeprefix("http://"), "--worker-token-file", str(token_file),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), 120)
+    finally:
+        await cluster.stop()
+    err = stderr.decode().strip()
+    assert proc.returncode == 2, stdout.decode() + err
+    assert err.count("\n") == 0 and "refused our token" in err and "not-the-token" not in err
+
+
+def test_ctrl_c_stops_workers_and_keeps_finished_units(tmp_path: Path, sample_epub: Path) -> None:
+    output = tmp_path / "int.m4b"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui", "--no-tui", str(sample_epub), "-o", str(output), "--local-workers", "2",
+         "--unit-chars", "200"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    journal = output.with_name(output.name + ".e2a") / "journal.sqlite3"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if journal.exists() and sqlite3.connect(journal).execute("SELECT COUNT(*) FROM audio").fetchone()[0]:
+                break
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.1)
+    workers = _children(proc.pid)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stdout[-1000:] + stderr[-1000:]
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert not any(Path(f"/proc/{w}").exists() for w in workers), "local workers left running"
+    kept = sqlite3.connect(journal).execute("SELECT COUNT(*) FROM audio").fetchone()[0]
+    assert kept >= 1

@@ -131,7 +131,11 @@ def convert(book: Optional[Path], output: Optional[Path], fmt: Optional[str], bi
                                 wheelhouse, local_workers, threads, engine, voice)
     except (ClusterError, OSError) as exc:
         raise _fail(str(exc)) from None
-    code = asyncio.run(_convert(options, cluster, serve_progress))
+    try:
+        code = asyncio.run(_convert(options, cluster, serve_progress))
+    except KeyboardInterrupt:
+        click.echo("e2a-tui: interrupted; finished units are kept, rerun the same command to resume", err=True)
+        code = 130
     raise click.exceptions.Exit(code)
 
 
@@ -184,6 +188,7 @@ async def _convert(options, cluster: ClusterSource, serve_port: Optional[int]) -
     from .core.events import EventBus
     from .core.journal import JournalError
     from .core.progress_server import ProgressTracker, serve_progress
+    from .assembly.errors import AssemblyError
     from .core.run import BookRun, RunError
     from .frontends.headless import HeadlessRenderer, format_summary
 
@@ -199,18 +204,14 @@ async def _convert(options, cluster: ClusterSource, serve_port: Optional[int]) -
             server = await serve_progress(tracker, serve_port)
             click.echo(f"progress: http://127.0.0.1:{serve_port}/progress/{tracker.session_id}")
         result = await run.run()
-    except (BookError, RunError, ClusterError, JournalError, ValueError) as exc:
+    except (BookError, RunError, ClusterError, JournalError, AssemblyError, ValueError, OSError) as exc:
         renderer.close()
         click.echo(f"e2a-tui: error: {exc}", err=True)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        renderer.close()
-        click.echo("e2a-tui: interrupted; finished units are kept, rerun the same command to resume", err=True)
-        return 130
     finally:
+        renderer.close()
         if server is not None:
             server.cancel()
-    renderer.close()
     click.echo(format_summary(result))
     if result.ok:
         return EXIT_OK

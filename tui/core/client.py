@@ -6,9 +6,12 @@ Errors are sorted into what the scheduler needs to know: the worker is gone
 
 from __future__ import annotations
 
+import base64
 import time
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, TypeVar
+
+from pydantic import BaseModel
 
 import httpx
 
@@ -31,8 +34,12 @@ __all__ = [
     "WorkerBusy",
     "UnitRejected",
     "UnitFailed",
+    "WorkerAuthError",
     "SynthesisSettings",
 ]
+
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class WorkerError(Exception):
@@ -41,6 +48,10 @@ class WorkerError(Exception):
 
 class WorkerUnreachable(WorkerError):
     """Connection refused, reset or timed out: the worker (or its forward) is gone."""
+
+
+class WorkerAuthError(WorkerError):
+    """401/403: our token is wrong for this worker; retrying will not help."""
 
 
 class WorkerBusy(WorkerError):
@@ -94,24 +105,34 @@ class WorkerClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    def _transport_error(self, exc: httpx.HTTPError) -> WorkerError:
+        """Connection-level trouble means the worker (or its forward) is gone; a slow answer or a
+        garbled one means this request failed there."""
+        text = f"{self.endpoint.name}: {type(exc).__name__} {exc}".strip()
+        if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadError, httpx.WriteError,
+                            httpx.RemoteProtocolError, httpx.PoolTimeout)):
+            return WorkerUnreachable(text)
+        return UnitFailed(text)
+
     async def _get(self, path: str, timeout: float) -> httpx.Response:
         try:
             resp = await self._http.get(path, timeout=timeout)
-        except httpx.TransportError as exc:
-            raise WorkerUnreachable(f"{self.endpoint.name}: {type(exc).__name__} {exc}".strip()) from None
-        if resp.status_code == 401:
-            raise UnitRejected(f"{self.endpoint.name}: not authorised (check the worker token)")
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from None
+        if resp.status_code in (401, 403):
+            raise WorkerAuthError(f"{self.endpoint.name}: the worker refused our token ({resp.status_code})")
         if resp.status_code >= 400:
             raise UnitFailed(f"{self.endpoint.name}: GET {path} answered {resp.status_code}")
         return resp
 
     async def health(self, timeout: float = 5.0) -> HealthResponse:
         resp = await self._get("/health", timeout)
-        return HealthResponse.model_validate(resp.json())
+        return _parse(HealthResponse, resp, self.endpoint.name)
 
     async def status(self, timeout: float = 5.0) -> StatusResponse:
+        """Also proves the token: unlike /health, /status requires it when the worker has one."""
         resp = await self._get("/status", timeout)
-        return StatusResponse.model_validate(resp.json())
+        return _parse(StatusResponse, resp, self.endpoint.name)
 
     async def synthesize(self, unit: WorkUnit, settings: SynthesisSettings) -> SynthesisResult:
         """Send one unit, fetch its audio by URL (binary, no base64), return both."""
@@ -129,26 +150,24 @@ class WorkerClient:
         started = time.monotonic()
         try:
             resp = await self._http.post("/process_chapter", json=request.model_dump(exclude_none=True))
-        except httpx.TransportError as exc:
-            raise WorkerUnreachable(f"{self.endpoint.name}: {type(exc).__name__} {exc}".strip()) from None
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from None
         if resp.status_code == 503:
             raise WorkerBusy(f"{self.endpoint.name}: busy")
         if resp.status_code in (401, 403):
-            raise WorkerUnreachable(f"{self.endpoint.name}: not authorised (check the worker token)")
+            raise WorkerAuthError(f"{self.endpoint.name}: the worker refused our token ({resp.status_code})")
         if 400 <= resp.status_code < 500:
             raise UnitRejected(f"{self.endpoint.name}: {resp.status_code} {_detail(resp)}")
         if resp.status_code != 200:
             raise UnitFailed(f"{self.endpoint.name}: {resp.status_code} {_detail(resp)}")
-        try:
-            body = ProcessChapterResponse.model_validate(resp.json())
-        except ValueError as exc:
-            raise UnitFailed(f"{self.endpoint.name}: malformed response ({exc.__class__.__name__})") from None
+        body = _parse(ProcessChapterResponse, resp, self.endpoint.name)
         if body.audio_url:
             audio = await self._download(body.audio_url)
         elif body.audio_base64:
-            import base64
-
-            audio = base64.b64decode(body.audio_base64)
+            try:
+                audio = base64.b64decode(body.audio_base64, validate=True)
+            except ValueError:
+                raise UnitFailed(f"{self.endpoint.name}: response audio is not valid base64") from None
         else:
             raise UnitFailed(f"{self.endpoint.name}: response carries no audio")
         return SynthesisResult(body, audio, time.monotonic() - started)
@@ -164,14 +183,22 @@ class WorkerClient:
                     raise UnitFailed(f"{self.endpoint.name}: download answered {resp.status_code}")
                 async for chunk in resp.aiter_bytes():
                     chunks.append(chunk)
-        except httpx.TransportError as exc:
-            raise WorkerUnreachable(f"{self.endpoint.name}: {type(exc).__name__} {exc}".strip()) from None
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from None
         return b"".join(chunks)
+
+
+def _parse(model: type[_M], resp: httpx.Response, name: str) -> _M:
+    try:
+        return model.model_validate(resp.json())
+    except ValueError as exc:  # not JSON, or not the expected shape (pydantic errors are ValueErrors)
+        raise UnitFailed(f"{name}: unexpected answer from the worker ({exc.__class__.__name__})") from None
 
 
 def _detail(resp: httpx.Response) -> str:
     try:
-        detail = resp.json().get("detail", "")
+        body = resp.json()
+        detail = body.get("detail", "") if isinstance(body, dict) else body
     except ValueError:
         detail = resp.text[:200]
     return str(detail).splitlines()[0] if detail else ""

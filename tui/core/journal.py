@@ -100,18 +100,21 @@ class Journal:
         self.audio_dir = self.dir / "audio"
         self.audio_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.dir / "journal.sqlite3"
+        self._lock = _take_lock(self.dir / "lock")
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
-        except sqlite3.DatabaseError as exc:
+            # attempts left 'running' by a run that died are closed out, never counted as done
+            self._db.execute(
+                "UPDATE attempts SET status='abandoned', ended=? WHERE status='running'", (time.time(),)
+            )
+            self._db.execute("UPDATE units SET state='pending' WHERE state='running'")
+            self.run_id = self._db.execute("INSERT INTO runs(started) VALUES (?)", (time.time(),)).lastrowid
+        except sqlite3.Error as exc:
+            self._lock.close()
             raise JournalError(f"cannot open journal {self.path}: {exc}") from None
-        # attempts left 'running' by a run that died are closed out, never counted as done
-        self._db.execute(
-            "UPDATE attempts SET status='abandoned', ended=? WHERE status='running'", (time.time(),)
-        )
-        self.run_id = self._db.execute("INSERT INTO runs(started) VALUES (?)", (time.time(),)).lastrowid
 
     # -- metadata -----------------------------------------------------------------
     def get_meta(self, key: str) -> Optional[str]:
@@ -160,11 +163,17 @@ class Journal:
         return int(cur.lastrowid)
 
     def attempt_ended(self, attempt_row: int, status: str, error: Optional[str] = None) -> None:
-        """status: done, failed, cancelled, discarded (a speculative copy that lost), lost."""
+        """status: done, failed, cancelled, discarded (a speculative copy that lost), lost, busy."""
         self._db.execute(
             "UPDATE attempts SET status=?, error=?, ended=? WHERE attempt_id=?",
             (status, error, time.time(), attempt_row),
         )
+        if status != "done":  # the unit waits for its next attempt (unless another copy finished it)
+            self._db.execute(
+                "UPDATE units SET state='pending', updated=? WHERE state='running' AND unit_id="
+                "(SELECT unit_id FROM attempts WHERE attempt_id=?)",
+                (time.time(), attempt_row),
+            )
 
     def attempts(self) -> list[dict]:
         cur = self._db.execute("SELECT * FROM attempts ORDER BY attempt_id")
@@ -254,6 +263,20 @@ class Journal:
 
     def close(self) -> None:
         self._db.close()
+        self._lock.close()
+
+
+def _take_lock(path: Path):
+    """One run per session folder: a second run on the same output would redo and overwrite the first's work."""
+    import fcntl
+
+    fh = open(path, "a+")
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.close()
+        raise JournalError(f"another e2a-tui run is using {path.parent} (same output file)") from None
+    return fh
 
 
 def _sha256_file(path: Path) -> str:

@@ -65,24 +65,27 @@ async def spawn_local_worker(
     env = dict(os.environ)
     env.pop("WORKER_PORT", None)
     log_fh = open(log, "ab")
-    proc = await asyncio.create_subprocess_exec(
-        *args, stdout=asyncio.subprocess.PIPE, stderr=log_fh, stdin=asyncio.subprocess.DEVNULL, env=env,
-        preexec_fn=_die_with_parent,
-    )
-    log_fh.close()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *args, stdout=asyncio.subprocess.PIPE, stderr=log_fh, stdin=asyncio.subprocess.DEVNULL, env=env,
+            preexec_fn=_die_with_parent,
+        )
+    finally:
+        log_fh.close()
     try:
         port = await asyncio.wait_for(_read_port(proc), startup_timeout)
-    except (asyncio.TimeoutError, ClusterError) as exc:
+        worker = _LocalWorker(name, proc, port, token, log)
+        # drain stdout so the worker never blocks on a full pipe
+        asyncio.ensure_future(_drain(proc))
+        await _wait_healthy(f"http://127.0.0.1:{port}", token, startup_timeout)
+    except BaseException as exc:  # cancelled, timed out or failed: never leave the process behind
         if proc.returncode is None:
             proc.kill()
-        await proc.wait()
-        tail = _tail(log)
-        reason = str(exc) or "timed out"
-        raise ClusterError(f"local worker {name} did not start ({reason}): {tail}") from None
-    worker = _LocalWorker(name, proc, port, token, log)
-    # drain stdout so the worker never blocks on a full pipe
-    asyncio.ensure_future(_drain(proc))
-    await _wait_healthy(f"http://127.0.0.1:{port}", token, startup_timeout)
+        await asyncio.shield(proc.wait())
+        if isinstance(exc, (asyncio.TimeoutError, ClusterError)):
+            reason = str(exc) or "timed out"
+            raise ClusterError(f"local worker {name} did not start ({reason}): {_tail(log)}") from None
+        raise
     return worker
 
 
@@ -155,10 +158,12 @@ class LocalCluster:
         self.count = count or default_local_workers(self.threads)
         self.engine, self.voice = engine, voice
         self._own_dir = workdir is None
-        self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="e2a-local-"))
+        self.workdir: Optional[Path] = Path(workdir) if workdir else None  # made at start()
         self.workers: list[_LocalWorker] = []
 
     async def start(self) -> list[WorkerEndpoint]:
+        if self.workdir is None:
+            self.workdir = Path(tempfile.mkdtemp(prefix="e2a-local-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
         results = await asyncio.gather(
             *[
@@ -171,6 +176,7 @@ class LocalCluster:
         errors = [r for r in results if isinstance(r, BaseException)]
         self.workers = [r for r in results if not isinstance(r, BaseException)]
         if not self.workers:
+            self._remove_workdir()
             raise ClusterError(str(errors[0]) if errors else "no local worker started")
         return [
             WorkerEndpoint(w.name, f"http://127.0.0.1:{w.port}", token=w.token, host="localhost")
@@ -194,7 +200,10 @@ class LocalCluster:
                 w.proc.kill()
                 await w.proc.wait()
         self.workers = []
-        if self._own_dir:
+        self._remove_workdir()
+
+    def _remove_workdir(self) -> None:
+        if self._own_dir and self.workdir is not None:
             import shutil
 
             shutil.rmtree(self.workdir, ignore_errors=True)

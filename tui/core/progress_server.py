@@ -68,8 +68,16 @@ async def serve_progress(tracker: ProgressTracker, port: int, *, host: str = "12
             raise HTTPException(status_code=404, detail=f"unknown session {session_id}")
         return tracker.snapshot()
 
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
-    task = asyncio.ensure_future(server.serve())
+    import socket
+
+    sock = socket.socket()
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ValueError(f"cannot serve progress on {host}:{port}: {exc.strerror}") from None
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    task = asyncio.ensure_future(server.serve(sockets=[sock]))
     while not server.started and not task.done():
         await asyncio.sleep(0.02)
     if task.done():

@@ -14,6 +14,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,6 +24,9 @@ from typing import Optional
 from remote_worker.protocol import TTSConfig
 
 from ..assembly.audiobook import finish_audiobook
+from ..assembly.errors import AssemblyError
+from ..assembly.ffmpeg import find_ffmpeg
+from ..assembly.formats import check_bitrate
 from ..assembly.encoder import ChapterEncoder
 from ..assembly.model import ChapterAudio, UnitAudio
 from ..book.fingerprint import book_fingerprint
@@ -34,6 +38,7 @@ from ..book.units import make_units, units_target_for
 from . import events as ev
 from .client import (
     SynthesisSettings,
+    WorkerAuthError,
     UnitFailed,
     UnitRejected,
     WorkerBusy,
@@ -153,13 +158,30 @@ class BookRun:
         self._started = 0.0
         self._last_up = 0.0
         self.session_id = ""
+        self._lexicon = None
+        self._fatal = ""
+        self._excluded: dict[str, str] = {}
+        try:
+            check_bitrate(options.bitrate)
+            find_ffmpeg()
+        except AssemblyError as exc:
+            raise RunError(str(exc)) from None
 
     # ------------------------------------------------------------------ setup
-    def prepare(self) -> None:
-        """Read the book, cut units, open the journal (blocking; call in a thread)."""
+    def load(self) -> None:
+        """Read the book, select chapters, load the lexicon (blocking): done before any worker
+        starts, so bad input fails fast."""
         opts = self.options
-        lexicon = load_lexicon(opts.lexicon) if opts.lexicon else None
-        book = prepare_book(opts)
+        self._lexicon = load_lexicon(opts.lexicon) if opts.lexicon else None
+        self.book = prepare_book(opts)
+
+    def prepare(self) -> None:
+        """Cut units and open the journal (blocking; call in a thread)."""
+        opts = self.options
+        if self.book is None:
+            self.load()
+        book, lexicon = self.book, self._lexicon
+        assert book is not None
         try:
             self.session_dir.mkdir(parents=True, exist_ok=True)
             self.journal = Journal(self.session_dir)
@@ -188,7 +210,7 @@ class BookRun:
             keyed_unit = dataclasses.replace(unit, content_hash=_audio_key(unit, gap, opts))
             self.trailing_gap[unit.id] = gap
             keyed.append(keyed_unit)
-        self.book, self.units = book, keyed
+        self.units = keyed
         self.units_by_id = {u.id: u for u in keyed}
         self.journal.record_settings(fingerprint, {
             "engine_key": _engine_key(opts), "fmt": opts.fmt, "chapters": opts.chapters or "",
@@ -264,9 +286,11 @@ class BookRun:
     async def run(self) -> ev.RunFinished:
         self._started = time.monotonic()
         loop = asyncio.get_running_loop()
-        endpoints = await self.cluster.start()
         try:
             if self.book is None:
+                await loop.run_in_executor(None, self.load)
+            endpoints = await self.cluster.start()
+            if self.journal is None:
                 self._expected_workers = len(endpoints)
                 await loop.run_in_executor(None, self.prepare)
             return await self._run_with(endpoints)
@@ -275,6 +299,8 @@ class BookRun:
                 await client.aclose()
             await self.cluster.stop()
             self._pool.shutdown(wait=False, cancel_futures=True)
+            if self.journal is not None:
+                self.journal.close()
 
     async def _run_with(self, endpoints: list[WorkerEndpoint]) -> ev.RunFinished:
         assert self.book is not None and self.journal is not None
@@ -291,6 +317,8 @@ class BookRun:
             self.clients[ep.name] = WorkerClient(ep)
         healthy = await asyncio.gather(*[self._initial_probe(name) for name in self.clients])
         if not any(healthy) and not self.sched.is_finished():
+            if self._excluded:
+                raise ClusterError("no usable worker: " + "; ".join(f"{k} {v}" for k, v in self._excluded.items()))
             raise ClusterError("no worker answered /health")
         self._last_up = loop.time()
 
@@ -328,16 +356,34 @@ class BookRun:
         return await self._assemble(gave_up)
 
     async def _initial_probe(self, name: str) -> bool:
+        """Health, token and engine of one worker; a worker that cannot serve this run is left out."""
         assert self.sched is not None
         self.sched.add_worker(name)
+        client = self.clients[name]
         try:
-            health = await self.clients[name].health(timeout=10.0)
+            health = await client.health(timeout=10.0)
+            status = await client.status(timeout=10.0)
+        except WorkerAuthError as exc:
+            self._exclude(name, str(exc))
+            return False
         except WorkerError as exc:
             self.sched.worker_lost(name, asyncio.get_running_loop().time())
             self.bus.publish(ev.WorkerState(name, "down", self.endpoints[name].host, str(exc)))
             return False
-        self.bus.publish(ev.WorkerState(name, "up", self.endpoints[name].host, health.engine))
+        engine = health.engine or status.engine
+        if engine and engine != self.options.engine:
+            self._exclude(name, f"runs engine {engine!r}, this run asks for {self.options.engine!r}")
+            return False
+        self.bus.publish(ev.WorkerState(name, "up", self.endpoints[name].host, engine))
         return True
+
+    def _exclude(self, name: str, reason: str) -> None:
+        """Take a worker out of this run for good (it would only fail every unit)."""
+        assert self.sched is not None
+        self._excluded[name] = reason
+        self._cancel(self.sched.worker_lost(name, asyncio.get_running_loop().time()))
+        self.bus.publish(ev.WorkerState(name, "down", self.endpoints[name].host, reason))
+        self.bus.publish(ev.Notice("error", f"worker {name} left out: {reason}"))
 
     async def _dispatch_loop(self) -> str:
         """Hand out work until every unit is done or quarantined; returns a reason if it gave up."""
@@ -345,13 +391,17 @@ class BookRun:
         loop = asyncio.get_running_loop()
         while not self.sched.is_finished():
             now = loop.time()
+            if self._fatal:
+                return self._fatal
             for worker in self.sched.workers_to_probe(now):
-                if worker not in self._probes:
+                if worker not in self._probes and worker not in self._excluded:
                     self._probes[worker] = asyncio.ensure_future(self._probe(worker))
             for assignment in self.sched.poll_assignments(now):
                 self._start_attempt(assignment)
             if any(self.sched.worker_state(w) != WorkerState.DOWN for w in self.sched.workers()):
                 self._last_up = now
+            elif len(self._excluded) == len(self.clients):
+                return "no usable worker left: " + "; ".join(self._excluded.values())
             elif now - self._last_up > self.options.give_up_after:
                 return f"no worker reachable for {self.options.give_up_after:.0f} s"
             wake = self.sched.next_wakeup(now)
@@ -369,9 +419,20 @@ class BookRun:
         row = self.journal.attempt_started(unit, assignment.worker_id, speculative=assignment.speculative)
         task = asyncio.ensure_future(self._attempt(assignment, unit, row))
         self._attempts[assignment.attempt_id] = _Attempt(assignment, task, row)
+        task.add_done_callback(lambda t, a=assignment, r=row: self._attempt_task_done(t, a, r))
         self.bus.publish(ev.UnitStarted(unit.id, unit.chapter_index, assignment.worker_id,
                                         self.sched.unit_attempts(unit.id) if self.sched else 0,
                                         assignment.speculative))
+
+    def _attempt_task_done(self, task: "asyncio.Task[None]", a: Assignment, row: int) -> None:
+        """A task cancelled before its first step never ran its own cleanup: do it here."""
+        if a.attempt_id not in self._attempts:
+            return
+        self._attempts.pop(a.attempt_id, None)
+        if self.journal is not None and self.sched is not None:
+            self.journal.attempt_ended(row, "cancelled")
+            self.sched.on_cancelled(a.attempt_id)
+        self._kick.set()
 
     def _cancel(self, assignments: list[Assignment]) -> None:
         for assignment in assignments:
@@ -418,6 +479,12 @@ class BookRun:
                 else:
                     self.sched.on_cancelled(a.attempt_id)
                 return
+            except WorkerAuthError as exc:
+                self.journal.attempt_ended(row, "failed", str(exc))
+                self.sched.on_cancelled(a.attempt_id)
+                if a.worker_id not in self._excluded:
+                    self._exclude(a.worker_id, str(exc))
+                return
             except WorkerBusy as exc:
                 self.journal.attempt_ended(row, "busy", str(exc))
                 self.sched.on_busy(a.attempt_id, loop.time())
@@ -433,6 +500,20 @@ class BookRun:
                 if self.sched.worker_state(a.worker_id) == WorkerState.DOWN:
                     self.bus.publish(ev.WorkerState(a.worker_id, "down", self.endpoints[a.worker_id].host,
                                                     "repeated failures"))
+                return
+            except (OSError, sqlite3.Error) as exc:
+                # our own disk or journal: every unit would fail the same way, so stop cleanly
+                self._fatal = f"cannot keep audio in {self.session_dir}: {exc}"
+                self.sched.on_cancelled(a.attempt_id)
+                return
+            except Exception as exc:  # noqa: BLE001 - never leave a unit stuck in RUNNING
+                error = f"{type(exc).__name__}: {exc}"
+                try:
+                    self.journal.attempt_ended(row, "failed", error)
+                finally:
+                    self._cancel(self.sched.on_failure(a.attempt_id, loop.time(), error=error, worker_fault=False))
+                self.bus.publish(ev.UnitFailed(unit.id, unit.chapter_index, a.worker_id, error,
+                                               self.sched.unit_state(unit.id) == UnitState.QUARANTINED))
                 return
             losers = self.sched.on_success(a.attempt_id, loop.time(), audio_seconds=stored.duration)
             self._cancel(losers)
@@ -458,6 +539,9 @@ class BookRun:
         assert self.sched is not None
         try:
             await self.clients[worker].health(timeout=5.0)
+            await self.clients[worker].status(timeout=5.0)
+        except WorkerAuthError as exc:
+            self._exclude(worker, str(exc))
         except WorkerError:
             self.sched.worker_lost(worker, asyncio.get_running_loop().time())  # restarts its re-probe timer
         else:
@@ -531,17 +615,21 @@ class BookRun:
                     self._submit_segment(chapter.index, run)
                     run = []
             self._segment_next[chapter.index] = len(units)
-            for future in self._segments.get(chapter.index, []):
-                encoded.append(await future)
         outputs: list[Path] = []
-        if encoded:
-            self.bus.publish(ev.AssemblyStarted(str(self.output)))
-            outputs = await asyncio.get_running_loop().run_in_executor(
-                self._pool,
-                lambda: finish_audiobook(encoded, self.book.meta, self.output, fmt=self.options.fmt,
-                                         split_chapters=self.options.split_chapters,
-                                         subtitles=self.options.subtitles),
-            )
+        try:
+            for chapter in self.book.chapters:
+                for future in self._segments.get(chapter.index, []):
+                    encoded.append(await future)
+            if encoded:
+                self.bus.publish(ev.AssemblyStarted(str(self.output)))
+                outputs = await asyncio.get_running_loop().run_in_executor(
+                    self._pool,
+                    lambda: finish_audiobook(encoded, self.book.meta, self.output, fmt=self.options.fmt,
+                                             split_chapters=self.options.split_chapters,
+                                             subtitles=self.options.subtitles),
+                )
+        except AssemblyError as exc:
+            gave_up = f"{gave_up + '; ' if gave_up else ''}assembly failed: {exc} (unit audio is kept; rerun to retry)"
         finished = time.monotonic()
         missing = [u.id for u in self.units if u.id not in self.audio]
         ok = not missing and not gave_up
