@@ -78,8 +78,10 @@ class RunOptions:
     sentence_gap_ms: int = 250
     paragraph_gap_ms: int = 600
     chapter_gap_ms: int = 1200
-    #: audio seconds per encoded segment: smaller means a shorter tail after the last unit
-    segment_seconds: float = 60.0
+    #: audio seconds per encoded segment, from long (few ffmpeg runs) early in a run down to
+    #: short near its end (little left to encode after the last unit)
+    segment_seconds_max: float = 300.0
+    segment_seconds_min: float = 20.0
     telemetry_interval: float = 2.0
     give_up_after: float = 180.0
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
@@ -585,12 +587,14 @@ class BookRun:
         chapter), so that after the last unit only a short segment and the join remain."""
         units = self._chapter_units.get(chapter_index, [])
         start = self._segment_next.get(chapter_index, 0)
+        remaining = sum(u.est_seconds for u in self.units if u.id not in self.audio)
+        target = min(self.options.segment_seconds_max, max(self.options.segment_seconds_min, remaining / 3))
         seconds = 0.0
         i = start
         while i < len(units) and units[i].id in self.audio:
             seconds += self.audio[units[i].id].duration
             i += 1
-            if seconds >= self.options.segment_seconds or i == len(units):
+            if seconds >= target or i == len(units):
                 self._submit_segment(chapter_index, units[start:i])
                 start, seconds = i, 0.0
         self._segment_next[chapter_index] = start
