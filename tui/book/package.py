@@ -19,7 +19,7 @@ from lxml import etree
 
 from .archive import EpubArchive
 from .model import BookError, BookMeta
-from .xmlsafe import XmlError, localname, parse_html, parse_xml
+from .xmlsafe import XmlError, element_text, localname, parse_html, parse_xml
 
 __all__ = ["ManifestItem", "SpineItem", "TocEntry", "Landmark", "Package", "read_package", "resolve_href"]
 
@@ -108,20 +108,7 @@ def resolve_href(base_dir: str, href: str) -> tuple[str, str]:
 
 def _text(el: Optional[etree._Element]) -> str:
     """Whitespace-collapsed text of an element; unresolved entity references are left out."""
-    if el is None:
-        return ""
-    parts: list[str] = []
-
-    def add(node: etree._Element) -> None:
-        if isinstance(node.tag, str) and node.text:
-            parts.append(node.text)
-        for child in node:
-            add(child)
-            if child.tail:
-                parts.append(child.tail)
-
-    add(el)
-    return " ".join("".join(parts).split())
+    return "" if el is None else " ".join(element_text(el).split())
 
 
 def _children(el: etree._Element, name: str) -> list[etree._Element]:

@@ -16,7 +16,7 @@ from typing import Collection, Mapping, Optional
 from lxml import etree
 
 from .semantics import NEVER_SPOKEN, NEVER_SPOKEN_ASIDES, is_skipped_matter, semantic_types
-from .xmlsafe import localname
+from .xmlsafe import element_text, localname
 
 __all__ = ["Block", "Segment", "extract_segments", "clean_text", "element_index", "HEADING_TAGS"]
 
@@ -79,18 +79,7 @@ def element_index(root: etree._Element) -> dict[str, etree._Element]:
 
 
 def _own_text(el: etree._Element) -> str:
-    parts: list[str] = []
-
-    def add(node: etree._Element) -> None:
-        if isinstance(node.tag, str) and node.text:
-            parts.append(node.text)
-        for child in node:
-            add(child)
-            if child.tail:
-                parts.append(child.tail)
-
-    add(el)
-    return "".join(parts).strip()
+    return element_text(el).strip()
 
 
 def _is_note_reference(el: etree._Element, tag: str) -> bool:

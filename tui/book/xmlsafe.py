@@ -17,7 +17,7 @@ from typing import Optional
 from lxml import etree
 from lxml import html as lxml_html
 
-__all__ = ["XmlError", "parse_xml", "parse_html", "localname"]
+__all__ = ["XmlError", "parse_xml", "parse_html", "localname", "element_text"]
 
 _XML_BUILTIN = {"amp", "lt", "gt", "quot", "apos"}
 _NAMED_ENTITY = re.compile(rb"&([A-Za-z][A-Za-z0-9]{1,31});")
@@ -116,3 +116,18 @@ def localname(el: etree._Element) -> str:
         return ""
     return tag.rpartition("}")[2].lower() if "}" in tag else tag.lower()
 
+
+def element_text(el: etree._Element) -> str:
+    """All text inside an element, in document order; unresolved entity references are left out."""
+    parts: list[str] = []
+
+    def add(node: etree._Element) -> None:
+        if isinstance(node.tag, str) and node.text:
+            parts.append(node.text)
+        for child in node:
+            add(child)
+            if child.tail:
+                parts.append(child.tail)
+
+    add(el)
+    return "".join(parts)
