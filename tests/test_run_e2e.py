@@ -276,3 +276,29 @@ def test_ctrl_c_stops_workers_and_keeps_finished_units(tmp_path: Path, sample_ep
     assert not any(Path(f"/proc/{w}").exists() for w in workers), "local workers left running"
     kept = sqlite3.connect(journal).execute("SELECT COUNT(*) FROM audio").fetchone()[0]
     assert kept >= 1
+
+
+async def test_edited_chapter_is_the_only_one_redone(tmp_path: Path, monkeypatch) -> None:
+    import tui.sample as sample
+
+    book = sample.write_sample_epub(tmp_path / "book.epub")
+    output = tmp_path / "book.m4b"
+    first = await run_book(RunOptions(input=book, output=output), LocalCluster(2, workdir=tmp_path / "w1"))
+    assert first.ok and first.units_reused == 0
+
+    edited = list(sample.SAMPLE_CHAPTERS)
+    title, paragraphs = edited[1]
+    edited[1] = (title, paragraphs[:-1] + ["Ada read the letter a third time, and then she laughed."])
+    monkeypatch.setattr(sample, "SAMPLE_CHAPTERS", edited)
+    sample.write_sample_epub(book)
+    # a different number of workers this time: unit sizes still follow the first run
+    second = await run_book(RunOptions(input=book, output=output), LocalCluster(1, workdir=tmp_path / "w2"))
+    assert second.ok, second.error
+    db = _journal(output)
+    redone = db.execute(
+        "SELECT u.chapter_index FROM attempts a JOIN units u ON u.content_hash = a.content_hash"
+        " WHERE a.run_id = 2 AND a.status = 'done'").fetchall()
+    assert redone and {c for (c,) in redone} == {1}, redone
+    assert second.units_reused == second.units_total - second.units_synthesized
+    assert second.units_reused > first.units_total // 2
+    _assert_book_matches_journal(output)

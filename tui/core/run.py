@@ -192,7 +192,7 @@ class BookRun:
         fingerprint = book_fingerprint(opts.input)
         self.session_id = fingerprint[:12]
         total_chars = sum(len(p) for ch in book.chapters for p in ch.paragraphs)
-        target = opts.unit_chars or self._resumed_unit_chars(fingerprint) or units_target_for(
+        target = opts.unit_chars or self._resumed_unit_chars() or units_target_for(
             total_chars, max(1, self._expected_workers))
         units = make_units(
             book, engine_key=_engine_key(opts), max_sentence_chars=opts.max_sentence_chars,
@@ -226,12 +226,12 @@ class BookRun:
 
     _expected_workers = 1
 
-    def _resumed_unit_chars(self, fingerprint: str) -> Optional[int]:
-        """Keep the unit size of an earlier run of the same book, so its audio is reused
+    def _resumed_unit_chars(self) -> Optional[int]:
+        """Keep the unit size of an earlier run into the same output, so its audio is reused
         even when a different number of workers is available this time."""
         assert self.journal is not None
-        if self.journal.get_meta("book_fingerprint") != fingerprint:
-            return None
+        # Not tied to the book's fingerprint: an edited book keeps its unit sizes, so only the
+        # units whose text changed are redone.
         try:
             settings = json.loads(self.journal.get_meta("settings") or "{}")
         except ValueError:
