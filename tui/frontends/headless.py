@@ -124,7 +124,7 @@ class HeadlessRenderer:
 
     def _advance(self) -> None:
         if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, completed=self.done, speed=f"{self._speed():.1f}x")
+            self._progress.update(self._task, completed=self.done, speed=f"{self._speed():.1f}x real time")
             return
         now = time.monotonic()
         if now - self._last_log >= self.log_interval or self.done == self.total:
