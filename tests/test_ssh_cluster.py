@@ -213,3 +213,19 @@ async def test_cutting_a_host_mid_run_still_completes_the_book(ssh_net: NsNet, w
     # the unit lost with h2 was requeued: every unit of the book came from h1
     assert result.per_worker.get("h1/cpu", {}).get("units", 0) == result.units_total
     assert result.per_worker.get("h2/cpu", {}).get("units", 0) == 0
+
+
+def test_cli_converts_on_the_inventory_hosts_and_resumes(ssh_net: NsNet, inventory_path: Path,
+                                                         sample_epub: Path, tmp_path: Path) -> None:
+    import sys
+
+    output = tmp_path / "cli.m4b"
+    cmd = [sys.executable, "-m", "tui", "--no-tui", str(sample_epub), "-o", str(output),
+           "-i", str(inventory_path), "--no-bootstrap", "--unit-chars", "300"]
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+    assert "h1/cpu:" in first.stdout and "h2/cpu:" in first.stdout
+    assert len(_probe(output)["chapters"]) == 3
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    assert ", 0 synthesized," in again.stdout and "reused" in again.stdout
