@@ -25,7 +25,8 @@ from tui.ssh import commands
 from tui.ssh.cli import bootstrap_command, logs_command, status_command, stop_command
 from tui.ssh.inventory import load_inventory
 
-pytestmark = [pytest.mark.ssh, pytest.mark.slow]
+# the first test of a module may build the wheelhouse and bootstrap the hosts
+pytestmark = [pytest.mark.ssh, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")

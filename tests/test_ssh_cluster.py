@@ -16,7 +16,8 @@ from tui.ssh.cluster import SshCluster
 from tui.ssh.connection import KEEPALIVE_COUNT_MAX, KEEPALIVE_INTERVAL
 from tui.ssh.inventory import load_inventory
 
-pytestmark = [pytest.mark.ssh, pytest.mark.slow]
+# the first test of a module may build the wheelhouse and bootstrap the hosts
+pytestmark = [pytest.mark.ssh, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
