@@ -163,6 +163,7 @@ class BookRun:
         self._lexicon = None
         self._fatal = ""
         self._excluded: dict[str, str] = {}
+        self._expected_workers = 1  # sizes units; known once the cluster has started
         try:
             check_bitrate(options.bitrate)
             find_ffmpeg()
@@ -223,8 +224,6 @@ class BookRun:
             if stored is not None:
                 self.audio[unit.id] = stored
         self.journal.sync_units(keyed)
-
-    _expected_workers = 1
 
     def _resumed_unit_chars(self) -> Optional[int]:
         """Keep the unit size of an earlier run into the same output, so its audio is reused
