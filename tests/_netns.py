@@ -383,3 +383,22 @@ def bootstrapped(net: NsNet, wheelhouse: Path) -> tuple[Path, list]:
         cached = (path, recaps)
         _SHARED["bootstrapped"] = cached
     return cached  # type: ignore[return-value]
+
+
+# Module-scoped fixtures shared by the SSH test modules (import them by name).
+
+@pytest.fixture(scope="module")
+def ssh_net() -> NsNet:
+    return shared_net()
+
+
+@pytest.fixture(scope="module")
+def wheelhouse_dir() -> Path:
+    return ensure_wheelhouse()
+
+
+@pytest.fixture(scope="module")
+def inventory_path(ssh_net: NsNet, wheelhouse_dir: Path) -> Path:
+    """An inventory of h1 and h2, bootstrapped once per module."""
+    path, _ = bootstrapped(ssh_net, wheelhouse_dir)
+    return path

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from _netns import NsNet, bootstrapped, ensure_wheelhouse, shared_net, write_inventory
+from _netns import NsNet, bootstrapped, write_inventory
+from _netns import inventory_path, ssh_net, wheelhouse_dir  # noqa: F401 - fixtures
 from tui.ssh import commands
 from tui.ssh.cli import bootstrap_command, logs_command, status_command, stop_command
 from tui.ssh.inventory import load_inventory
@@ -29,22 +30,7 @@ from tui.ssh.inventory import load_inventory
 pytestmark = [pytest.mark.ssh, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
-@pytest.fixture(scope="module")
-def ssh_net() -> NsNet:
-    return shared_net()
-
-
-@pytest.fixture(scope="module")
-def wheelhouse_dir() -> Path:
-    return ensure_wheelhouse()
-
 HOSTS = ("h1", "h2")
-
-
-@pytest.fixture(scope="module")
-def inventory_path(ssh_net: NsNet, wheelhouse_dir: Path) -> Path:
-    path, _ = bootstrapped(ssh_net, wheelhouse_dir)
-    return path
 
 
 def _pid_file(net: NsNet, name: str) -> int:

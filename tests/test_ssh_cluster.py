@@ -10,7 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from _netns import NsNet, bootstrapped, ensure_wheelhouse, shared_net, write_inventory
+from _netns import NsNet, write_inventory
+from _netns import inventory_path, ssh_net, wheelhouse_dir  # noqa: F401 - fixtures
 from tui.core.cluster import ClusterError, ClusterSource
 from tui.ssh.cluster import SshCluster
 from tui.ssh.connection import KEEPALIVE_COUNT_MAX, KEEPALIVE_INTERVAL
@@ -18,22 +19,6 @@ from tui.ssh.inventory import load_inventory
 
 # the first test of a module may build the wheelhouse and bootstrap the hosts
 pytestmark = [pytest.mark.ssh, pytest.mark.slow, pytest.mark.timeout(900)]
-
-
-@pytest.fixture(scope="module")
-def ssh_net() -> NsNet:
-    return shared_net()
-
-
-@pytest.fixture(scope="module")
-def wheelhouse_dir() -> Path:
-    return ensure_wheelhouse()
-
-
-@pytest.fixture(scope="module")
-def inventory_path(ssh_net: NsNet, wheelhouse_dir: Path) -> Path:
-    path, _ = bootstrapped(ssh_net, wheelhouse_dir)
-    return path
 
 
 class _Events:

@@ -9,17 +9,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from _netns import NsNet, shared_net, write_inventory
+from _netns import NsNet, write_inventory
+from _netns import ssh_net  # noqa: F401 - fixture
 from tui.ssh.cli import status_command
 from tui.ssh.connection import HostKeyRefused, HostUnreachable, connect_host, run_command
 from tui.ssh.inventory import load_inventory
 
 pytestmark = pytest.mark.ssh
-
-
-@pytest.fixture(scope="module")
-def ssh_net() -> NsNet:
-    return shared_net()
 
 
 def _host(net: NsNet, tmp_path: Path, name: str = "h1"):

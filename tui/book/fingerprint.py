@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Union
 
+from ..hashing import file_sha256
 from .model import BookError
 
 __all__ = ["book_fingerprint"]
@@ -13,11 +13,7 @@ __all__ = ["book_fingerprint"]
 
 def book_fingerprint(path: Union[str, Path]) -> str:
     """Hex SHA-256 of the file, read in chunks so large books never sit in memory."""
-    digest = hashlib.sha256()
     try:
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
+        return file_sha256(path)
     except OSError as exc:
         raise BookError(f"{path}: {exc.strerror or exc}") from None
-    return digest.hexdigest()

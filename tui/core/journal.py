@@ -21,6 +21,7 @@ from typing import Iterable, Optional, Sequence
 import soundfile
 
 from ..book.model import WorkUnit
+from ..hashing import file_sha256
 
 __all__ = ["Journal", "StoredAudio", "JournalError", "session_dir_for"]
 
@@ -204,7 +205,7 @@ class Journal:
         stored = self.stored_audio(content_hash)
         if stored is None:
             return None
-        if _sha256_file(stored.path) != stored.sha256:
+        if file_sha256(stored.path) != stored.sha256:
             self._db.execute("DELETE FROM audio WHERE content_hash=?", (content_hash,))
             return None
         return stored
@@ -277,11 +278,3 @@ def _take_lock(path: Path):
         fh.close()
         raise JournalError(f"another e2a-tui run is using {path.parent} (same output file)") from None
     return fh
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

@@ -24,6 +24,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Iterable, Optional
 
+from ..hashing import file_sha256
+
 __all__ = [
     "ProjectWheel",
     "WheelBuildError",
@@ -32,7 +34,6 @@ __all__ = [
     "build_from_source",
     "repack_installed",
     "cache_dir",
-    "file_sha256",
 ]
 
 DIST_NAME = "e2a-tui"
@@ -62,14 +63,6 @@ def cache_dir() -> Path:
         return Path(env)
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg) if xdg else Path.home() / ".cache") / "e2a-tui"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def find_source_root(start: Optional[Path] = None) -> Optional[Path]:
