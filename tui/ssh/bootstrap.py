@@ -22,6 +22,7 @@ from .forwards import forwarded, wait_healthy
 from .inventory import HostSpec, WorkerSpec, worker_name
 from .report import HostRecap
 from .wheel import ProjectWheel
+from remote_worker.requirements import requirements_for
 
 __all__ = [
     "BootstrapError",
@@ -68,8 +69,11 @@ class Wheelhouse:
 
 
 def install_key(wheel: ProjectWheel, host: HostSpec) -> str:
-    """What the installed venv must match: this wheel's content, installed with this interpreter."""
-    return hashlib.sha256(f"{wheel.sha256}\n{host.python}".encode()).hexdigest()[:32]
+    """What the installed venv must match: this wheel's content, this interpreter, this engine's packages."""
+    parts = [wheel.sha256, host.python]
+    if host.engine != "piper" or host.system_site_packages:  # piper hosts keep the key they had
+        parts += [host.engine, ",".join(requirements_for(host.engine)), str(host.system_site_packages)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
 def worker_argv(host: HostSpec, worker: WorkerSpec) -> list[str]:
@@ -81,6 +85,8 @@ def worker_argv(host: HostSpec, worker: WorkerSpec) -> list[str]:
         argv += ["--threads", str(host.threads)]
     if host.voice:
         argv += ["--voice", host.voice]
+    if host.replicas_per_gpu > 1:
+        argv += ["--replicas", str(host.replicas_per_gpu)]
     return argv
 
 
@@ -234,7 +240,9 @@ async def bootstrap_host(
             step = "install"
             session.event("installing into the venv" + (" from the wheelhouse" if wheelhouse else ""))
             result = await session.agent.call("install", "install", timeout=3600.0, wheel=remote_wheel, key=key,
-                                              offline=wheelhouse is not None)
+                                              offline=wheelhouse is not None,
+                                              requirements=requirements_for(host.engine),
+                                              system_site_packages=host.system_site_packages)
             if not result.get("ok"):
                 output = list(result.get("output") or [])
                 errors = [ln.strip() for ln in output if ln.strip().startswith("ERROR:")]
