@@ -21,7 +21,7 @@ from .core.cluster import ClusterError, ClusterSource
 
 __all__ = ["main", "cli"]
 
-EXIT_OK, EXIT_PARTIAL, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_PARTIAL, EXIT_BAD_INPUT, EXIT_ABORTED = 0, 1, 2, 130
 
 
 class DefaultCommandGroup(click.Group):
@@ -184,37 +184,45 @@ def _make_cluster(worker_list: Optional[str], token_file: Optional[Path], invent
 
 
 async def _convert(options, cluster: ClusterSource, serve_port: Optional[int]) -> int:
-    from .book.fingerprint import book_fingerprint
-    from .core.events import EventBus
-    from .core.journal import JournalError
-    from .core.progress_server import ProgressTracker, serve_progress
     from .assembly.errors import AssemblyError
-    from .core.run import BookRun, RunError
+    from .book.fingerprint import book_fingerprint
+    from .core.journal import JournalError
+    from .core.progress_server import serve_progress
+    from .core.run import RunError
+    from .core.session import RunSession
     from .frontends.headless import HeadlessRenderer, format_summary
 
-    bus = EventBus()
-    renderer = HeadlessRenderer(sys.stdout)
-    bus.subscribe(renderer)
     server = None
+    renderer = None
     try:
-        run = BookRun(options, cluster, bus)
+        session = RunSession(options, cluster)
+        renderer = HeadlessRenderer(session.state, sys.stdout)
+        session.subscribe(renderer)
         if serve_port is not None:
-            tracker = ProgressTracker(book_fingerprint(options.input)[:12])
-            bus.subscribe(tracker)
-            server = await serve_progress(tracker, serve_port)
-            click.echo(f"progress: http://127.0.0.1:{serve_port}/progress/{tracker.session_id}")
-        result = await run.run()
+            session_id = book_fingerprint(options.input)[:12]
+            server = await serve_progress(session, serve_port, session_id)
+            click.echo(f"progress: http://127.0.0.1:{serve_port}/progress/{session_id}")
+        result = await session.run()
     except (BookError, RunError, ClusterError, JournalError, AssemblyError, ValueError, OSError) as exc:
-        renderer.close()
+        if renderer is not None:
+            renderer.close()
         click.echo(f"e2a-tui: error: {exc}", err=True)
         return EXIT_BAD_INPUT
     finally:
-        renderer.close()
+        if renderer is not None:
+            renderer.close()
         if server is not None:
             server.cancel()
     click.echo(format_summary(result))
+    return exit_code_for(result)
+
+
+def exit_code_for(result) -> int:
+    """0 complete, 1 partial or stopped, 130 aborted (as Ctrl-C)."""
     if result.ok:
         return EXIT_OK
+    if result.outcome == "aborted":
+        return EXIT_ABORTED
     return EXIT_PARTIAL
 
 

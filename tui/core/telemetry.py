@@ -1,0 +1,41 @@
+"""Worker ``/status`` polled for the views: all workers at once, each with its own timeout.
+
+One hung worker must not delay the others' numbers, so every poll is its own
+task bounded by ``timeout``; a round takes as long as the slowest answer, at
+most ``timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Callable, Mapping
+
+from . import events as ev
+from .client import WorkerClient, WorkerError
+
+__all__ = ["poll_once", "telemetry_loop"]
+
+
+async def poll_once(clients: Mapping[str, WorkerClient], *, timeout: float,
+                    publish: Callable[[ev.Event], None]) -> int:
+    """Ask every worker in ``clients`` for ``/status`` concurrently; returns how many answered."""
+    names = list(clients)
+
+    async def one(name: str) -> bool:
+        try:
+            status = await asyncio.wait_for(clients[name].status(timeout=timeout), timeout)
+        except (WorkerError, asyncio.TimeoutError):
+            return False
+        publish(ev.WorkerTelemetry(name, status))
+        return True
+
+    results = await asyncio.gather(*(one(n) for n in names))
+    return sum(results)
+
+
+async def telemetry_loop(clients: Callable[[], Mapping[str, WorkerClient]], *, interval: float, timeout: float,
+                         publish: Callable[[ev.Event], None]) -> None:
+    """Poll the workers ``clients()`` names (those not down) every ``interval`` seconds until cancelled."""
+    while True:
+        await asyncio.sleep(interval)
+        await poll_once(clients(), timeout=timeout, publish=publish)
