@@ -174,8 +174,8 @@ def _make_cluster(worker_list: Optional[str], token_file: Optional[Path], invent
             inv = load_inventory(inventory)
         except InventoryError as exc:
             raise ClusterError(str(exc)) from None
-        return SshCluster(inv, bootstrap=not no_bootstrap, accept_new_host_keys=accept_new, wheelhouse=wheelhouse,
-                          on_event=lambda host, msg: click.echo(f"{host}: {msg}", err=True))
+        # bootstrap phases and connection news reach the front end as events (bind_events), not stderr
+        return SshCluster(inv, bootstrap=not no_bootstrap, accept_new_host_keys=accept_new, wheelhouse=wheelhouse)
     from .core.local import LocalCluster
 
     if local_workers is not None and local_workers < 1:
