@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,6 +32,10 @@ _ABANDON_POLL_SECONDS = 0.2
 
 class WorkerBusy(Exception):
     """No room: one unit is running and the queue is full."""
+
+
+class _Cancelled(Exception):
+    """The unit's cancel flag was set between two sentences."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class EngineRunner:
         self.current: Optional[UnitId] = None
         self.engine_seconds = 0.0
         self.sentences_done = 0
+        self.units_cancelled = 0
 
     # -- what /status shows --------------------------------------------------------------
 
@@ -123,8 +129,11 @@ class EngineRunner:
         sentences: Sequence[str],
         config: TTSConfig,
         abandoned: Callable[[], Awaitable[bool]],
+        cancel: Optional[threading.Event] = None,
     ) -> Optional[Synthesis]:
-        """Speak every sentence on the engine thread; None if the client left while queued.
+        """Speak every sentence on the engine thread; None if the client left while queued, or if
+        ``cancel`` was set (checked between sentences, so a cancelled unit frees the engine within
+        one sentence's time).
 
         Blank sentences are not sent to the engine; they yield empty pieces.
         """
@@ -135,7 +144,12 @@ class EngineRunner:
                 return None
             self.current = unit_id
             loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(self._executor, self._run, list(sentences), config)
+            try:
+                result = await loop.run_in_executor(self._executor, self._run, list(sentences), config, cancel)
+            except _Cancelled as stopped:
+                self.engine_seconds += stopped.args[0]
+                self.units_cancelled += 1
+                return None
             self.engine_seconds += result.engine_seconds
             self.sentences_done += len(sentences)
             return result
@@ -143,12 +157,14 @@ class EngineRunner:
             self.current = None
             self._pass_turn()
 
-    def _run(self, sentences: list[str], config: TTSConfig) -> Synthesis:
+    def _run(self, sentences: list[str], config: TTSConfig, cancel: Optional[threading.Event] = None) -> Synthesis:
         empty = np.zeros(0, dtype=np.float32)
         pieces: list[np.ndarray] = []
         started = time.perf_counter()
         try:
             for sentence in sentences:
+                if cancel is not None and cancel.is_set():
+                    raise _Cancelled(time.perf_counter() - started)
                 text = sentence.strip()
                 pieces.append(self.engine.synthesize(text, config) if text else empty)
         finally:

@@ -19,9 +19,12 @@ from fastapi import FastAPI, Request, Response
 
 @dataclass
 class FaultRule:
-    marker: str          # fail requests whose sentences contain this text
+    marker: str          # fail requests whose sentences contain this text ("" matches every request)
     times: int = -1      # how many times to fail (-1 = always)
     failed: int = field(default=0)
+    status: int = 500    # the answer instead of the worker's (401: a rotated token)
+    skip: int = 0        # let this many matching requests through first
+    matched: int = field(default=0)
 
 
 class FaultProxy:
@@ -41,7 +44,7 @@ class FaultProxy:
     def _make_app(self) -> FastAPI:
         app = FastAPI()
 
-        @app.api_route("/{path:path}", methods=["GET", "POST"])
+        @app.api_route("/{path:path}", methods=["GET", "POST"])  # query strings pass through below
         async def forward(path: str, request: Request) -> Response:
             body = await request.body()
             if path == "process_chapter":
@@ -49,16 +52,20 @@ class FaultProxy:
                 self.seen.append(str(payload.get("chapter_id")))
                 text = " ".join(payload.get("sentences", []))
                 for rule in self.rules:
-                    if rule.marker in text and (rule.times < 0 or rule.failed < rule.times):
+                    if rule.marker not in text:
+                        continue
+                    rule.matched += 1
+                    if rule.matched > rule.skip and (rule.times < 0 or rule.failed < rule.times):
                         rule.failed += 1
-                        return Response('{"detail": "injected failure"}', status_code=500,
+                        detail = "not authenticated" if rule.status == 401 else "injected failure"
+                        return Response('{"detail": "%s"}' % detail, status_code=rule.status,
                                         media_type="application/json")
-            headers = {k: v for k, v in request.headers.items() if k.lower() == "content-type"}
+            headers = {k: v for k, v in request.headers.items() if k.lower() in ("content-type", "x-e2a-attempt")}
             if self.token:
                 headers["Authorization"] = f"Bearer {self.token}"
             async with httpx.AsyncClient(trust_env=False, timeout=300) as client:
                 resp = await client.request(request.method, f"{self.upstream}/{path}", content=body,
-                                            headers=headers)
+                                            headers=headers, params=dict(request.query_params))
             return Response(resp.content, status_code=resp.status_code,
                             media_type=resp.headers.get("content-type"))
 
