@@ -8,7 +8,7 @@ Widgets never fold events; they read the model.
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from typing import Awaitable, Callable, Iterable, Optional, Sequence
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -67,7 +67,8 @@ class DashboardApp(App[None]):
 
     def __init__(self, session: SessionLike, *, log_reader: Optional[LogReader] = None,
                  exit_when_done: bool = False, remote_hint: str = "", refresh_interval: float = 0.25,
-                 history_interval: Optional[float] = 10.0, drive: bool = True) -> None:
+                 history_interval: Optional[float] = 10.0, drive: bool = True,
+                 background: Sequence[Callable[[], Awaitable[None]]] = ()) -> None:
         super().__init__()
         self.session = session
         self.state = session.state
@@ -77,6 +78,7 @@ class DashboardApp(App[None]):
         self.refresh_interval = refresh_interval
         self.history_interval = history_interval
         self.drive = drive and callable(getattr(session, "run", None))
+        self.background = tuple(background)  # extra coroutines for the app's lifetime (progress server)
         self.result = None
         self.error = ""
         self._version = -1
@@ -111,6 +113,8 @@ class DashboardApp(App[None]):
         if self.history_interval:
             self.set_interval(self.history_interval, self.state.sample_history)
         self.query_one(ChaptersTable).focus()
+        for make in self.background:
+            self.run_worker(make(), group="background", exit_on_error=False)
         if self.drive:
             self._running = True
             self.run_worker(self._drive(), name="run-session", group="run", exit_on_error=False)
