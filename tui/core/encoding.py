@@ -36,8 +36,6 @@ class SegmentPipeline:
         self._publish = publish
         self._segments: dict[int, list[asyncio.Future]] = {}
         self._next: dict[int, int] = {}  # chapter index → position of its first unencoded unit
-        self._submitted = 0
-        self._done = 0
 
     def _submit(self, chapter_index: int, units: list[WorkUnit]) -> None:
         audio = ChapterAudio(chapter_index, self._titles[chapter_index],
@@ -45,14 +43,16 @@ class SegmentPipeline:
         future = asyncio.get_running_loop().run_in_executor(self._executor, self._encoder.encode, audio)
         future.add_done_callback(self._segment_done)
         self._segments.setdefault(chapter_index, []).append(future)
-        self._submitted += 1
-        self._publish(ev.AssemblyProgress(self._done, self._submitted))
+        self._report()
+
+    def _report(self) -> None:
+        futures = [f for chapter in self._segments.values() for f in chapter]
+        done = sum(1 for f in futures if f.done() and not f.cancelled())
+        self._publish(ev.AssemblyProgress(done, len(futures)))
 
     def _segment_done(self, future: asyncio.Future) -> None:
-        if future.cancelled():
-            return
-        self._done += 1
-        self._publish(ev.AssemblyProgress(self._done, self._submitted))
+        if not future.cancelled():
+            self._report()
 
     def advance(self, chapter_index: int, seconds_left: float) -> None:
         """Encode the chapter's ready runs; ``seconds_left`` is the estimated audio still to synthesise."""
@@ -74,6 +74,7 @@ class SegmentPipeline:
         for future in self._segments.pop(chapter_index, []):
             future.cancel()
         self._next.pop(chapter_index, None)
+        self._report()
 
     def flush(self) -> None:
         """Submit what is left of partial chapters: their runs of finished units."""

@@ -97,6 +97,8 @@ class ChapterView:
     workers: list[str] = field(default_factory=list)
     audio_seconds: float = 0.0
     est_seconds: float = 0.0
+    est_left: float = 0.0
+    reused: int = 0
     written: bool = False  # ChapterDone seen
 
     @property
@@ -299,6 +301,8 @@ class RunState:
             chapter.est_seconds += plan.est_seconds
         self.overall.units_total = len(e.units)
         self.overall.est_audio_total = sum(u.est_seconds for u in e.units)
+        for index in self.chapters:
+            self._recount_chapter(index)
         self._recount()
 
     def _started(self, e: ev.RunStarted, now: float) -> None:
@@ -325,6 +329,7 @@ class RunState:
             chapter = self.chapters.setdefault(chapter_index, ChapterView(chapter_index, f"Chapter {chapter_index + 1}"))
             chapter.unit_ids.append(unit_id)
             self.overall.units_total = len(self.units)
+            self._recount_chapter(chapter_index)
         return unit
 
     def _unit_started(self, e: ev.UnitStarted, now: float) -> None:
@@ -467,13 +472,16 @@ class RunState:
         chapter = self.chapters.get(index)
         if chapter is None:
             return
-        done = running = failed = quarantined = 0
-        audio = 0.0
+        done = running = failed = quarantined = reused = 0
+        audio = left = 0.0
         for uid in chapter.unit_ids:
             unit = self.units[uid]
+            if unit.state != "done":
+                left += unit.est_seconds
             if unit.state == "done":
                 done += 1
                 audio += unit.audio_seconds
+                reused += unit.reused
             elif unit.state == "running":
                 running += 1
             elif unit.state == "failed":
@@ -481,7 +489,7 @@ class RunState:
             elif unit.state == "quarantined":
                 quarantined += 1
         chapter.done, chapter.running, chapter.failed, chapter.quarantined = done, running, failed, quarantined
-        chapter.audio_seconds = audio
+        chapter.audio_seconds, chapter.est_left, chapter.reused = audio, left, reused
 
     def _recount(self) -> None:
         o = self.overall
@@ -490,8 +498,8 @@ class RunState:
         o.units_failed = sum(c.failed for c in self.chapters.values())
         o.units_quarantined = sum(c.quarantined for c in self.chapters.values())
         o.audio_done = sum(c.audio_seconds for c in self.chapters.values())
-        o.units_reused = sum(1 for u in self.units.values() if u.reused and u.state == "done")
-        o.est_audio_left = sum(u.est_seconds for u in self.units.values() if u.state != "done")
+        o.units_reused = sum(c.reused for c in self.chapters.values())
+        o.est_audio_left = sum(c.est_left for c in self.chapters.values())
 
     def _trim_window(self, w: WorkerView, now: float) -> None:
         while w.window and w.window[0][0] < now - THROUGHPUT_WINDOW:
