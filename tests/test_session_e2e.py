@@ -239,3 +239,55 @@ async def test_abort_cancels_in_flight_keeps_the_journal_and_writes_nothing(tmp_
     rec.check_accounting(session)
     assert not output.exists()
     assert _journal(output).execute("SELECT COUNT(*) FROM audio").fetchone()[0] >= 1
+
+
+async def test_headless_lines_and_progress_endpoint_show_the_state_models_numbers(tmp_path: Path,
+                                                                                 sample_epub: Path) -> None:
+    import io
+    import re
+    import socket
+
+    import httpx
+
+    from tui.core.progress_server import progress_snapshot, serve_progress
+    from tui.frontends.headless import HeadlessRenderer
+
+    session, rec, output = _session(tmp_path, sample_epub, LocalCluster(2, workdir=tmp_path / "w"), "views")
+    out = io.StringIO()
+    session.subscribe(HeadlessRenderer(session.state, out, interactive=False, log_interval=0.0))
+    seen: list[tuple[int, int, float]] = []  # (done, total, percent) the state model passed through
+    lines: list[str] = []
+
+    def after_renderer(event: object) -> None:
+        o = session.state.overall
+        seen.append((o.units_done, o.units_total, round(session.state.percent(), 1)))
+        if isinstance(event, ev.UnitDone):
+            lines.append(f"progress: {o.units_done}/{o.units_total} units ({session.state.percent():.0f}%)")
+
+    session.subscribe(after_renderer)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = await serve_progress(session, port, "sid")
+    bodies = []
+    try:
+        run = asyncio.ensure_future(session.run())
+        async with httpx.AsyncClient(trust_env=False, base_url=f"http://127.0.0.1:{port}") as http:
+            while not run.done():
+                bodies.append((await http.get("/progress/sid")).json())
+                await asyncio.sleep(0.2)
+            result = await run
+            final = (await http.get("/progress/sid")).json()
+    finally:
+        server.cancel()
+    assert result.ok, result.error
+    printed = [m.group(0) for m in re.finditer(r"progress: \d+/\d+ units \(\d+%\)", out.getvalue())]
+    assert printed == lines and len(lines) == result.units_synthesized
+    states = {(done, total, pct) for done, total, pct in seen}
+    for body in bodies:
+        if body["total_units"]:
+            assert (body["completed_units"], body["total_units"], body["progress_percent"]) in states, body
+    assert any(0 < b["completed_units"] < b["total_units"] for b in bodies), "never polled mid-run"
+    assert final == progress_snapshot(session.state, "sid").model_dump()
+    assert final["completed_units"] == final["total_units"] == result.units_total
+    assert final["completed_chapters"] == final["total_chapters"] == 3

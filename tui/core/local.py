@@ -18,6 +18,7 @@ import httpx
 
 from .cluster import ClusterError, WorkerEndpoint
 from .events import Event, WorkerStateChanged
+from .waiting import poll_until
 
 __all__ = ["LocalCluster", "default_local_workers", "spawn_local_worker"]
 
@@ -121,18 +122,17 @@ async def _drain(proc: asyncio.subprocess.Process) -> None:
 
 
 async def _wait_healthy(base_url: str, token: str, timeout: float) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
     async with httpx.AsyncClient(trust_env=False, headers={"Authorization": f"Bearer {token}"}) as http:
-        while True:
+        async def loaded() -> Optional[bool]:
             try:
                 resp = await http.get(base_url + "/health", timeout=2.0)
-                if resp.status_code == 200 and resp.json().get("model_loaded", True):
-                    return
             except httpx.TransportError:
-                pass
-            if asyncio.get_running_loop().time() > deadline:
-                raise ClusterError(f"worker at {base_url} never became healthy")
-            await asyncio.sleep(0.1)
+                return None
+            return True if resp.status_code == 200 and resp.json().get("model_loaded", True) else None
+
+        ok, _ = await poll_until(loaded, timeout=timeout, interval=0.1)
+    if not ok:
+        raise ClusterError(f"worker at {base_url} never became healthy")
 
 
 def _tail(path: Path, lines: int = 3) -> str:

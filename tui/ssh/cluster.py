@@ -18,6 +18,7 @@ import asyncssh
 
 from ..core import events as ev
 from ..core.cluster import ClusterError, WorkerEndpoint
+from ..core.waiting import Backoff, retry
 from .bootstrap import BootstrapError, HostSession, Wheelhouse, bootstrap_host
 from .connection import HostUnreachable, SshError
 from .forwards import check_health, open_forward
@@ -253,27 +254,32 @@ class SshCluster:
             self._close_listeners(link)
             link.session = None
             self._event(link.host.name, "connection lost; its workers are out until it comes back")
-            delay = 1.0
-            while not self._stopping:
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RECONNECT_MAX_DELAY)
-                try:
-                    link.session = await HostSession.open(link.host, on_event=None, on_phase=None, attempts=1)
-                    _, ready = await self._prepare(link)
-                    ready = [w for w in ready if w.name in link.local_ports]
-                    if not ready:
-                        raise SshError(link.host.name, "no worker running after reconnect")
-                    await self._open_forwards(link, ready)
-                except SshError as exc:
-                    if link.session is not None:
-                        await link.session.close()
-                        link.session = None
-                    self._close_listeners(link)
-                    self._event(link.host.name, f"reconnect failed ({exc.message}); next try in {delay:g} s")
-                    continue
-                link.connected = True
-                self._event(link.host.name, "reconnected")
-                break
+            try:
+                await retry(lambda: self._reconnect(link), retryable=lambda exc: isinstance(exc, SshError),
+                            backoff=Backoff(1.0, 2.0, RECONNECT_MAX_DELAY), keep_going=lambda: not self._stopping,
+                            on_retry=lambda exc, delay: self._event(
+                                link.host.name, f"reconnect failed ({getattr(exc, 'message', exc)}); "
+                                                f"next try in {delay:g} s"))
+            except SshError:
+                return  # stopping
+            link.connected = True
+            self._event(link.host.name, "reconnected")
+
+    async def _reconnect(self, link: _HostLink) -> None:
+        """One try at bringing a lost host back: connect, find its workers, reopen their forwards."""
+        try:
+            link.session = await HostSession.open(link.host, on_event=None, on_phase=None, attempts=1)
+            _, ready = await self._prepare(link)
+            ready = [w for w in ready if w.name in link.local_ports]
+            if not ready:
+                raise SshError(link.host.name, "no worker running after reconnect")
+            await self._open_forwards(link, ready)
+        except SshError:
+            if link.session is not None:
+                await link.session.close()
+                link.session = None
+            self._close_listeners(link)
+            raise
 
     @staticmethod
     def _close_listeners(link: _HostLink) -> None:
