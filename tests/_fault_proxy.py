@@ -23,6 +23,7 @@ class FaultRule:
     times: int = -1      # how many times to fail (-1 = always)
     failed: int = field(default=0)
     status: int = 500    # the answer instead of the worker's (401: a rotated token)
+    truncate: bool = False  # instead of an error: pass the unit through, but serve half of its audio
     skip: int = 0        # let this many matching requests through first
     matched: int = field(default=0)
 
@@ -33,6 +34,7 @@ class FaultProxy:
         self.token = token
         self.rules = rules
         self.seen: list[str] = []  # chapter_ids of every /process_chapter that came through
+        self.cut: dict[str, bytes] = {}  # download path -> the truncated audio served for it
         self.app = self._make_app()
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
@@ -47,6 +49,8 @@ class FaultProxy:
         @app.api_route("/{path:path}", methods=["GET", "POST"])  # query strings pass through below
         async def forward(path: str, request: Request) -> Response:
             body = await request.body()
+            if path.startswith("truncated/"):
+                return Response(self.cut.get(path[len("truncated"):], b""), media_type="audio/flac")
             if path == "process_chapter":
                 payload = await request.json()
                 self.seen.append(str(payload.get("chapter_id")))
@@ -57,6 +61,8 @@ class FaultProxy:
                     rule.matched += 1
                     if rule.matched > rule.skip and (rule.times < 0 or rule.failed < rule.times):
                         rule.failed += 1
+                        if rule.truncate:
+                            return await self._truncated(body, request)
                         detail = "not authenticated" if rule.status == 401 else "injected failure"
                         return Response('{"detail": "%s"}' % detail, status_code=rule.status,
                                         media_type="application/json")
@@ -70,6 +76,23 @@ class FaultProxy:
                             media_type=resp.headers.get("content-type"))
 
         return app
+
+    async def _truncated(self, body: bytes, request: Request) -> Response:
+        """The worker's real answer, with its audio_url pointing at a copy cut in half."""
+        import json
+
+        headers = {"content-type": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        async with httpx.AsyncClient(trust_env=False, timeout=300) as client:
+            resp = await client.post(f"{self.upstream}/process_chapter", content=body, headers=headers)
+            answer = resp.json()
+            if resp.status_code == 200 and answer.get("audio_url"):
+                path = httpx.URL(answer["audio_url"]).raw_path.decode()
+                audio = await client.get(f"{self.upstream}{path}", headers=headers)
+                self.cut[path] = audio.content[: len(audio.content) // 2]
+                answer["audio_url"] = f"{self.url}/truncated{path}"
+        return Response(json.dumps(answer), status_code=resp.status_code, media_type="application/json")
 
     @property
     def url(self) -> str:

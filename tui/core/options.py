@@ -45,6 +45,9 @@ class RunOptions:
     segment_seconds_min: float = 20.0
     telemetry_interval: float = 2.0
     telemetry_timeout: float = 2.0
+    #: telemetry rounds in a row without an answer after which a worker counts as hung (its units are
+    #: requeued; it is probed again and rejoins when it answers)
+    unresponsive_after: int = 3
     give_up_after: float = 180.0
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
 

@@ -75,6 +75,7 @@ class BookRun:
         self._encode_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="e2a-encode")
         self._fatal = ""
         self._excluded: dict[str, str] = {}
+        self._silent: dict[str, int] = {}  # worker -> telemetry rounds in a row without an answer
         self._stopping = False
         self._aborting = False
         self._expected_workers = 1  # sizes units; known once the cluster has started
@@ -374,7 +375,7 @@ class BookRun:
         telemetry = asyncio.ensure_future(telemetry_loop(
             lambda: {n: c for n, c in self.clients.items() if self.sched.worker_state(n) is not WorkerState.DOWN},
             interval=self.options.telemetry_interval, timeout=self.options.telemetry_timeout,
-            publish=self.bus.publish))
+            publish=self.bus.publish, answered=self._telemetry_answered))
         gave_up = ""
         try:
             gave_up = await self._dispatch_loop(loop)
@@ -387,6 +388,20 @@ class BookRun:
         if self._aborting:
             return self._finished([], "aborted; finished units are kept in the journal", "aborted")
         return await self._assemble(gave_up)
+
+    def _telemetry_answered(self, results: dict[str, bool]) -> None:
+        """A worker that stops answering /status is hung (stopped, swapping, wedged): requeue its units."""
+        for name, ok in results.items():
+            if ok:
+                self._silent.pop(name, None)
+                continue
+            self._silent[name] = self._silent.get(name, 0) + 1
+            if self._silent[name] >= self.options.unresponsive_after and \
+                    self.sched.worker_state(name) is not WorkerState.DOWN:
+                seconds = self._silent[name] * self.options.telemetry_interval
+                self._silent.pop(name, None)
+                self.attempts.worker_lost(name, f"no answer to /status for {seconds:.0f} s (hung?)")
+                self._kick.set()
 
     def _host_of(self, worker: str) -> str:
         ep = self.endpoints.get(worker)

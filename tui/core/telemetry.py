@@ -8,7 +8,7 @@ most ``timeout``.
 from __future__ import annotations
 
 import asyncio
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Optional
 
 from . import events as ev
 from .client import WorkerClient, WorkerError
@@ -17,8 +17,8 @@ __all__ = ["poll_once", "telemetry_loop"]
 
 
 async def poll_once(clients: Mapping[str, WorkerClient], *, timeout: float,
-                    publish: Callable[[ev.Event], None]) -> int:
-    """Ask every worker in ``clients`` for ``/status`` concurrently; returns how many answered."""
+                    publish: Callable[[ev.Event], None]) -> dict[str, bool]:
+    """Ask every worker in ``clients`` for ``/status`` concurrently; which ones answered."""
     names = list(clients)
 
     async def one(name: str) -> bool:
@@ -30,12 +30,16 @@ async def poll_once(clients: Mapping[str, WorkerClient], *, timeout: float,
         return True
 
     results = await asyncio.gather(*(one(n) for n in names))
-    return sum(results)
+    return dict(zip(names, results))
 
 
 async def telemetry_loop(clients: Callable[[], Mapping[str, WorkerClient]], *, interval: float, timeout: float,
-                         publish: Callable[[ev.Event], None]) -> None:
-    """Poll the workers ``clients()`` names (those not down) every ``interval`` seconds until cancelled."""
+                         publish: Callable[[ev.Event], None],
+                         answered: Optional[Callable[[dict[str, bool]], None]] = None) -> None:
+    """Poll the workers ``clients()`` names (those not down) every ``interval`` seconds until cancelled;
+    ``answered`` is told who answered each round (a worker that stops answering is hung)."""
     while True:
         await asyncio.sleep(interval)
-        await poll_once(clients(), timeout=timeout, publish=publish)
+        results = await poll_once(clients(), timeout=timeout, publish=publish)
+        if answered is not None:
+            answered(results)
