@@ -11,6 +11,7 @@ import base64
 import contextlib
 import hashlib
 import logging
+import threading
 import time
 from typing import AsyncIterator, Optional, Sequence, Union
 
@@ -45,7 +46,10 @@ from .security import bearer_guard
 from .voices import MAX_VOICE_BYTES, VoiceError, VoiceInfo, VoiceStore
 from .workdir import WorkDir, sweep_stale
 
-__all__ = ["create_app", "check_limits"]
+__all__ = ["create_app", "check_limits", "ATTEMPT_HEADER"]
+
+#: Request header naming the client's attempt, so ``POST /cancel/{id}?attempt=`` hits only that one.
+ATTEMPT_HEADER = "X-E2A-Attempt"
 
 _LOG = logging.getLogger(__name__)
 
@@ -103,6 +107,8 @@ class _Worker:
         self.started = time.monotonic()
         self.units_done = 0
         self.units_failed = 0
+        #: unit id (as text) → (attempt tag, cancel flag) of each of its requests in this worker
+        self.cancels: dict[str, list[tuple[str, threading.Event]]] = {}
         self.audio_seconds = 0.0
 
     async def open(self) -> None:
@@ -330,9 +336,14 @@ def create_app(
             raise HTTPException(status_code=503, detail=str(exc), headers={"Retry-After": "1"}) from None
 
         began = time.monotonic()
+        cancel = threading.Event()
+        key = str(body.chapter_id)
+        entry = (request.headers.get(ATTEMPT_HEADER, ""), cancel)
+        worker.cancels.setdefault(key, []).append(entry)
+        watcher = asyncio.create_task(_watch_disconnect(request, cancel))
         try:
             synthesis = await runner.synthesize(
-                body.chapter_id, body.sentences, tts_config, request.is_disconnected
+                body.chapter_id, body.sentences, tts_config, _flag_reader(cancel), cancel
             )
         except EngineError as exc:
             return _failed(f"engine {engine.name} failed: {exc}")
@@ -341,10 +352,17 @@ def create_app(
             return _failed(f"synthesis failed: {type(exc).__name__}: {exc}")
         finally:
             runner.leave()
+            watcher.cancel()
+            flags = worker.cancels.get(key, [])
+            if entry in flags:
+                flags.remove(entry)
+            if not flags:
+                worker.cancels.pop(key, None)
         if synthesis is None:
             worker.metrics.units.labels("abandoned").inc()
-            _LOG.info("unit %r dropped: client went away while it was queued", body.chapter_id)
-            raise HTTPException(status_code=499, detail="client closed the request")
+            _LOG.info("unit %r dropped: %s", body.chapter_id,
+                      "cancelled" if cancel.is_set() else "client went away while it was queued")
+            raise HTTPException(status_code=499, detail="cancelled" if cancel.is_set() else "client closed the request")
 
         rate = engine.sample_rate
         assembled = assemble(
@@ -395,6 +413,20 @@ def create_app(
         worker.metrics.units.labels("failed").inc()
         return JSONResponse(status_code=500, content={"detail": detail})
 
+    @guarded.post("/cancel/{chapter_id}", responses={404: {"description": "no such unit in flight"}})
+    async def cancel_unit(chapter_id: str, attempt: Optional[str] = None) -> dict:
+        """Stop a unit between two sentences (a protocol extension; a dropped connection does the same).
+
+        ``attempt`` (the ``X-E2A-Attempt`` header its request carried) narrows it to one attempt, so a
+        late cancel never stops a newer attempt at the same unit.
+        """
+        flags = [flag for tag, flag in worker.cancels.get(chapter_id, []) if attempt is None or tag == attempt]
+        if not flags:
+            raise HTTPException(status_code=404, detail=f"unit {chapter_id} is not in flight here")
+        for flag in flags:
+            flag.set()
+        return {"cancelled": len(flags)}
+
     @guarded.get("/download/{file_id}", name="download")
     async def download(file_id: str) -> FileResponse:
         item = worker.downloads.get(file_id) if worker.downloads is not None else None
@@ -417,6 +449,24 @@ def _timings(spans: list[tuple[float, float]], spoken: list) -> list[SentenceTim
             out.append(SentenceTiming(start=start, end=end, pieces=said.pieces,
                                       resynthesised=said.resynthesised, warning=said.warning))
     return out
+
+
+def _flag_reader(flag: threading.Event):
+    """``abandoned()`` for the runner: the watcher below is the one place that polls the connection."""
+
+    async def abandoned() -> bool:
+        return flag.is_set()
+
+    return abandoned
+
+
+async def _watch_disconnect(request: Request, cancel: threading.Event, period: float = 0.1) -> None:
+    """Set ``cancel`` when the client goes away, so a cancelled attempt stops between sentences."""
+    while not cancel.is_set():
+        if await request.is_disconnected():
+            cancel.set()
+            return
+        await asyncio.sleep(period)
 
 
 def _encode_and_hash(samples: np.ndarray, sample_rate: int, audio_format: str) -> tuple[bytes, str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,6 +36,10 @@ _ABANDON_POLL_SECONDS = 0.2
 
 class WorkerBusy(Exception):
     """No room: every replica is running and the queue is full."""
+
+
+class _Cancelled(Exception):
+    """The unit's cancel flag was set between two sentences."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,7 @@ class EngineRunner:
         self.engine_seconds = 0.0
         self.sentences_done = 0
         self.peak_running = 0
+        self.units_cancelled = 0
         #: sanity check on each take (off only for engines whose length is meaningless)
         self.check_takes = True
 
@@ -185,8 +191,11 @@ class EngineRunner:
         sentences: Sequence[str],
         config: TTSConfig,
         abandoned: Callable[[], Awaitable[bool]],
+        cancel: Optional[threading.Event] = None,
     ) -> Optional[Synthesis]:
-        """Speak every sentence on a replica's thread; None if the client left while queued.
+        """Speak every sentence on a replica's thread; None if the client left while queued, or if
+        ``cancel`` was set (checked between sentences, so a cancelled unit frees its replica within
+        one sentence's time).
 
         Blank sentences are not sent to the engine; they yield empty pieces.
         """
@@ -200,7 +209,13 @@ class EngineRunner:
             replica.begin(unit_id)
             self.peak_running = max(self.peak_running, self.running)
             loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(replica.executor, self._run, replica, list(sentences), config)
+            try:
+                result = await loop.run_in_executor(replica.executor, self._run, replica, list(sentences), config,
+                                                    cancel)
+            except _Cancelled as stopped:
+                self.engine_seconds += stopped.args[0]
+                self.units_cancelled += 1
+                return None
             self.engine_seconds += result.engine_seconds
             self.sentences_done += len(sentences)
             replica.units_done += 1
@@ -210,7 +225,8 @@ class EngineRunner:
                 replica.end()
             self._pass_turn(index)
 
-    def _run(self, replica: Replica, sentences: list[str], config: TTSConfig) -> Synthesis:
+    def _run(self, replica: Replica, sentences: list[str], config: TTSConfig,
+             cancel: Optional[threading.Event] = None) -> Synthesis:
         empty = np.zeros(0, dtype=np.float32)
         pieces: list[np.ndarray] = []
         spoken: list[Optional[SpokenSentence]] = []
@@ -218,6 +234,8 @@ class EngineRunner:
         wall_start = time.time()
         try:
             for sentence in sentences:
+                if cancel is not None and cancel.is_set():
+                    raise _Cancelled(time.perf_counter() - started)
                 text = sentence.strip()
                 if not text:
                     pieces.append(empty)

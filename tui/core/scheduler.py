@@ -423,6 +423,15 @@ class Scheduler:
                 count += 1
         return count
 
+    def retry_unit(self, unit_id: str) -> bool:
+        """Send one quarantined or backing-off unit again now, with fresh counters; False if it is neither."""
+        unit = self._unit(unit_id)
+        if unit.state not in (UnitState.QUARANTINED, UnitState.FAILED_WAIT):
+            return False
+        self._reset_counters(unit)
+        self._make_ready(unit)
+        return True
+
     def requeue_chapter(self, chapter_index: int, *, redo: bool = False) -> list[Assignment]:
         """Put the chapter's unfinished units (all of them with ``redo``) at the front of the queue.
 
@@ -461,10 +470,6 @@ class Scheduler:
 
     def unit_info(self, unit_id: str) -> UnitInfo:
         return self._unit(unit_id).info
-
-    def attempt(self, attempt_id: int) -> Assignment | None:
-        record = self._attempts.get(attempt_id)
-        return record.assignment if record else None
 
     def is_finished(self) -> bool:
         return all(u.state in (UnitState.DONE, UnitState.QUARANTINED) for u in self._units.values())

@@ -40,6 +40,8 @@ MIN_FREE_MB = 1024
 STARTUP_TIMEOUT = 180.0
 
 EventSink = Callable[[str, str], None]
+#: (host, phase, detail) for the typed bootstrap phases
+PhaseSink = Callable[[str, str, str], None]
 
 
 class BootstrapError(Exception):
@@ -102,22 +104,31 @@ class HostSession:
     """One open connection to a host and the agent calls made over it."""
 
     def __init__(self, host: HostSpec, conn: asyncssh.SSHClientConnection,
-                 on_event: Optional[EventSink] = None) -> None:
+                 on_event: Optional[EventSink] = None, on_phase: Optional[PhaseSink] = None) -> None:
         self.host = host
         self.conn = conn
         self.on_event = on_event
+        self.on_phase = on_phase
         self.agent = RemoteAgent(conn, host.name, host.python, host.workdir)
 
     @classmethod
     async def open(cls, host: HostSpec, *, accept_new_host_keys: bool = False,
-                   on_event: Optional[EventSink] = None, attempts: int = 3) -> "HostSession":
+                   on_event: Optional[EventSink] = None, on_phase: Optional[PhaseSink] = None,
+                   attempts: int = 3) -> "HostSession":
+        if on_phase:
+            on_phase(host.name, "connect", host.target())
         conn = await connect_host(host, accept_new_host_keys=accept_new_host_keys,
                                   on_event=on_event, attempts=attempts)
-        return cls(host, conn, on_event)
+        return cls(host, conn, on_event, on_phase)
 
     def event(self, message: str) -> None:
         if self.on_event:
             self.on_event(self.host.name, message)
+
+    def phase(self, phase: str, detail: str = "") -> None:
+        """Announce a bootstrap phase (connect, preflight, upload, venv, install, start, healthy, failed)."""
+        if self.on_phase:
+            self.on_phase(self.host.name, phase, detail)
 
     async def close(self) -> None:
         self.conn.close()
@@ -151,6 +162,7 @@ async def _upload(session: HostSession, wheel: ProjectWheel, wheelhouse: Optiona
     remote_wheel = f"{wheel_dir}/{wheel.name}"
     size_mb = (sum(f.stat().st_size for f in missing) + wheel.path.stat().st_size) / (1024 * 1024)
     session.event(f"uploading {len(missing) + 1} wheel(s), {size_mb:.1f} MB")
+    session.phase("upload", f"{len(missing) + 1} wheel(s), {size_mb:.1f} MB")
     try:
         async with session.conn.start_sftp_client() as sftp:
             await sftp.put(str(wheel.path), f"{workdir}/wheels/{remote_wheel}")
@@ -169,6 +181,7 @@ async def _start_worker(session: HostSession, worker: WorkerSpec, spec: dict,
                         startup_timeout: float) -> None:
     host = session.host
     session.event(f"starting {worker.name} on 127.0.0.1:{worker.remote_port}")
+    session.phase("start", worker.name)
     started = await session.agent.call("start", f"start {worker.name}", slug=worker.slug, argv=spec["argv"],
                                        env=spec["env"], spec=spec)
     async with forwarded(session.conn, worker.remote_port) as base_url:
@@ -226,6 +239,7 @@ async def bootstrap_host(
     changes: list[str] = []
     step = "preflight"
     try:
+        session.phase("preflight")
         pre = await session.resolve_workdir()
         if pre["problems"]:
             return HostRecap(host.name, "failed", step, "; ".join(pre["problems"]), changes=changes)
@@ -238,6 +252,9 @@ async def bootstrap_host(
             step = "upload"
             remote_wheel = await _upload(session, wheel, wheelhouse)
             step = "install"
+            session.phase("install" if state.get("venv_ok") else "venv",
+                          "installing" + (" from the wheelhouse" if wheelhouse else "")
+                          + ("" if state.get("venv_ok") else " into a new venv"))
             session.event("installing into the venv" + (" from the wheelhouse" if wheelhouse else ""))
             result = await session.agent.call("install", "install", timeout=3600.0, wheel=remote_wheel, key=key,
                                               offline=wheelhouse is not None,
