@@ -644,13 +644,12 @@ class Scheduler:
         )
 
     def _may_take(self, worker: _Worker, unit: _Unit) -> bool:
+        """A unit that failed on this worker waits for another eligible worker it has not failed on,
+        even a busy one: retrying where it failed would likely fail again and burn its retries."""
         if worker.worker_id not in unit.failed_workers:
             return True
         return not any(
-            other is not worker
-            and self._eligible(other)
-            and len(other.slots) < self.config.slots_per_worker
-            and other.worker_id not in unit.failed_workers
+            other is not worker and self._eligible(other) and other.worker_id not in unit.failed_workers
             for other in self._workers.values()
         )
 
