@@ -72,10 +72,11 @@ def _started(events: list, worker: str | None = None) -> list[ev.UnitStarted]:
     return [e for e in events if isinstance(e, ev.UnitStarted) and (worker is None or e.worker == worker)]
 
 
-def _session(tmp_path: Path, sample: Path, cluster, name: str, unit_chars: int, **sched) -> tuple:
+def _session(tmp_path: Path, sample: Path, cluster, name: str, unit_chars: int, chapters: str | None = None,
+             **sched) -> tuple:
     output = tmp_path / f"{name}.m4b"
-    session = RunSession(RunOptions(input=sample, output=output, unit_chars=unit_chars, scheduler=_fast(**sched)),
-                         cluster)
+    session = RunSession(RunOptions(input=sample, output=output, unit_chars=unit_chars, chapters=chapters,
+                                    scheduler=_fast(**sched)), cluster)
     events: list = []
     session.subscribe(events.append)
     return session, events, output
@@ -174,7 +175,7 @@ class _Proxied:
 async def test_retry_key_completes_a_quarantined_chapter(tmp_path: Path, sample_epub: Path) -> None:
     rule = FaultRule("northern cape", times=1)  # the first unit of chapter 1 fails once, on whichever worker
     session, events, output = _session(tmp_path, sample_epub, _Proxied(tmp_path / "w", [rule]), "retry", 200,
-                                       max_failures_per_unit=1, max_worker_failures_per_unit=1)
+                                       chapters="1-2", max_failures_per_unit=1, max_worker_failures_per_unit=1)
     state = session.state
     app = DashboardApp(session)
     async with app.run_test(size=SIZE) as pilot:
@@ -199,7 +200,8 @@ async def test_retry_key_completes_a_quarantined_chapter(tmp_path: Path, sample_
 
 async def test_bootstrap_key_brings_a_killed_local_worker_back(tmp_path: Path, sample_epub: Path) -> None:
     cluster = LocalCluster(2, workdir=tmp_path / "w")
-    session, events, output = _session(tmp_path, sample_epub, cluster, "reboot", 120, worker_down_after=1)
+    session, events, output = _session(tmp_path, sample_epub, cluster, "reboot", 120, chapters="1-2",
+                                       worker_down_after=1)
     state = session.state
     app = DashboardApp(session)
     async with app.run_test(size=SIZE) as pilot:
@@ -225,7 +227,7 @@ async def test_bootstrap_key_brings_a_killed_local_worker_back(tmp_path: Path, s
 
 async def test_quit_mid_run_then_rerun_resumes(tmp_path: Path, sample_epub: Path) -> None:
     cluster = LocalCluster(2, workdir=tmp_path / "w1")
-    session, events, output = _session(tmp_path, sample_epub, cluster, "quit", 200)
+    session, events, output = _session(tmp_path, sample_epub, cluster, "quit", 120, chapters="1-2")
     app = DashboardApp(session)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: _audio_rows(output) >= 2, "two finished units in the journal")
@@ -240,7 +242,8 @@ async def test_quit_mid_run_then_rerun_resumes(tmp_path: Path, sample_epub: Path
     kept = _audio_rows(output)
     assert kept >= 2
 
-    second = await run_book(RunOptions(input=sample_epub, output=output, unit_chars=200, scheduler=_fast()),
+    second = await run_book(RunOptions(input=sample_epub, output=output, unit_chars=120, chapters="1-2",
+                                       scheduler=_fast()),
                             LocalCluster(2, workdir=tmp_path / "w2"))
     assert second.ok, second.error
     assert second.units_reused >= kept

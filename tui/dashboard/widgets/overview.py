@@ -18,16 +18,17 @@ class BookHeader(Static):
 
     def render_state(self, state: RunState) -> None:
         o = state.overall
+        paused = o.paused and o.phase in ("running", "starting")
         text = Text(no_wrap=True, overflow="ellipsis")
+        # the phase first: a long output path may be cut at the right edge, the phase never
+        text.append(f"[{o.phase}{', paused' if paused else ''}] ",
+                    style=fmt.STATE_STYLES.get("paused" if paused else o.phase, "dim"))
         text.append(o.title or "(loading book)", style="bold")
         if o.author:
             text.append(f" — {o.author}")
         if o.output:
             text.append("  → ", style="dim")
             text.append(o.output)
-        text.append("  ")
-        text.append(f"[{o.phase}{', paused' if o.paused and o.phase == 'running' else ''}]",
-                    style=fmt.STATE_STYLES.get("paused" if o.paused and o.phase == "running" else o.phase, "dim"))
         self.update(text)
 
 

@@ -1,0 +1,139 @@
+"""The dashboard in a real terminal (tmux), the start screen, and the core with textual absent."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _run_blocked_textual(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
+    """``python -m tui ARGS`` in a process where any import of textual fails."""
+    code = textwrap.dedent(f"""
+        import runpy, sys
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name == "textual" or name.startswith("textual."):
+                    raise ImportError("blocked: " + name)
+                return None
+        sys.meta_path.insert(0, Block())
+        sys.argv = ["e2a-tui", *{args!r}]
+        try:
+            runpy.run_module("tui", run_name="__main__")
+        except SystemExit as exc:
+            leaked = [m for m in sys.modules if m == "textual" or m.startswith("textual.")]
+            assert not leaked, leaked
+            raise
+    """)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+
+
+@pytest.mark.slow
+def test_whole_conversion_runs_with_textual_absent(tmp_path: Path, sample_epub: Path) -> None:
+    output = tmp_path / "plain.m4b"
+    proc = _run_blocked_textual(["--no-tui", str(sample_epub), "-o", str(output), "--local-workers", "1",
+                                 "--unit-chars", "400"], tmp_path)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert output.stat().st_size > 0
+    assert f"Wrote {output}" in proc.stdout
+
+
+def test_bad_input_is_one_line_without_a_terminal(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "tui", str(tmp_path / "missing.epub")], capture_output=True,
+                          text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "no such file" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+async def test_start_screen_picks_a_book_format_and_chapters(tmp_path: Path, sample_epub: Path) -> None:
+    pytest.importorskip("textual")
+    from textual.widgets import Input, Select
+
+    from tui.dashboard.start_app import BookTree, StartApp
+
+    (tmp_path / "books").mkdir()
+    book = tmp_path / "books" / "sample.epub"
+    shutil.copy(sample_epub, book)
+    (tmp_path / "books" / "cover.png").write_bytes(b"not a book")
+    (tmp_path / "books" / ".hidden.epub").write_bytes(b"")
+    app = StartApp(tmp_path / "books")
+    async with app.run_test(size=(120, 40)) as pilot:
+        tree = app.query_one(BookTree)
+        await pilot.pause()
+        deadline = time.monotonic() + 20
+        while not tree.root.children and time.monotonic() < deadline:  # the tree loads in a worker
+            await pilot.pause(0.05)
+        assert [node.label.plain for node in tree.root.children] == ["sample.epub"]
+        app.action_start()  # nothing picked yet: refused, the app stays
+        assert app.return_value is None
+        tree.select_node(tree.root.children[0])
+        deadline = time.monotonic() + 20
+        while app.chapter_count == 0 and time.monotonic() < deadline:  # the listing is read in a thread
+            await pilot.pause(0.05)
+        assert app.chapter_count == 3
+        app.query_one("#chapters", Input).value = "9"
+        app.action_start()  # chapter 9 of 3: refused with a message
+        assert app.return_value is None
+        app.query_one("#chapters", Input).value = "2-3"
+        app.query_one("#format", Select).value = "mp3"
+        app.action_start()
+    choice = app.return_value
+    assert choice is not None and choice.book == book and choice.fmt == "mp3" and choice.chapters == "2-3"
+    assert choice.inventory is None
+
+
+def _tmux(server: str, *args: str) -> str:
+    return subprocess.run(["tmux", "-L", server, *args], capture_output=True, text=True, timeout=30).stdout
+
+
+def _wait_screen(server: str, predicate, what: str, timeout: float = 120.0) -> str:
+    deadline = time.monotonic() + timeout
+    screen = ""
+    while time.monotonic() < deadline:
+        screen = _tmux(server, "capture-pane", "-p", "-t", "dash")
+        if predicate(screen):
+            return screen
+        time.sleep(0.2)  # a real terminal: polling the pane is the only way to look
+    raise AssertionError(f"timed out waiting for {what}; screen was:\n{screen}")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_dashboard_in_a_real_terminal_pauses_and_quits(tmp_path: Path, sample_epub: Path) -> None:
+    pytest.importorskip("textual")
+    server = f"e2a-dash-{os.getpid()}"
+    rc_file = tmp_path / "rc"
+    output = tmp_path / "term.m4b"
+    # COLUMNS/LINES from the calling shell would override the pane's real size
+    command = (f"cd {REPO} && env -u COLUMNS -u LINES {sys.executable} -m tui {sample_epub} -o {output} "
+               f"--local-workers 2 --unit-chars 120; echo $? > {rc_file}; sleep 60")
+    subprocess.run(["tmux", "-L", server, "-f", "/dev/null", "new-session", "-d", "-s", "dash", "-x", "120",
+                    "-y", "40", command], check=True, timeout=30)
+    try:
+        screen = _wait_screen(server, lambda s: "local-1" in s and "local-2" in s and "[running" in s,
+                              "the tables with both workers")
+        assert "Workers" in screen and "Chapters" in screen and "A Visitor from the Mainland" in screen
+        _tmux(server, "send-keys", "-t", "dash", "p")
+        _wait_screen(server, lambda s: "running, paused" in s and "dispatch paused" in s, "the pause")
+        _tmux(server, "send-keys", "-t", "dash", "q")
+        _wait_screen(server, lambda s: "Quit now?" in s, "the quit question")
+        _tmux(server, "send-keys", "-t", "dash", "y")
+        deadline = time.monotonic() + 120
+        while not rc_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert rc_file.exists(), "the app did not exit"
+        screen = _tmux(server, "capture-pane", "-p", "-t", "dash")
+    finally:
+        _tmux(server, "kill-server")
+    assert rc_file.read_text().strip() == "130", screen
+    assert "Aborted" in screen and "rerun the same command to resume" in screen
+    assert "Traceback" not in screen
