@@ -11,6 +11,7 @@ import base64
 import contextlib
 import hashlib
 import logging
+import re
 import time
 from typing import AsyncIterator, Optional
 
@@ -31,7 +32,9 @@ from .protocol import (
     MAX_SENTENCE_CHARS,
     MAX_SENTENCES,
     MAX_TOTAL_CHARS,
+    ErrorResponse,
     HealthResponse,
+    InvalidRequestResponse,
     ProcessChapterRequest,
     ProcessChapterResponse,
     SentenceTiming,
@@ -41,13 +44,32 @@ from .scheduler import EngineRunner, WorkerBusy
 from .security import bearer_guard
 from .workdir import WorkDir, sweep_stale
 
-__all__ = ["create_app", "check_limits"]
+__all__ = ["create_app", "check_limits", "one_line"]
 
 _LOG = logging.getLogger(__name__)
 
+# C0 and C1 controls (ESC starts terminal escape sequences), DEL, and Unicode line/paragraph separators
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_DETAIL_LIMIT = 500
+
+
+def one_line(text: str) -> str:
+    """``text`` with control characters turned into spaces and cut short: safe to print on any terminal.
+
+    Engine exceptions carry whatever text the engine (or the sentence it choked on) held; an
+    error ``detail`` ends up on the orchestrator's screen, so it must not carry escape codes.
+    """
+    cleaned = " ".join(_CONTROL.sub(" ", text).split())
+    return cleaned if len(cleaned) <= _DETAIL_LIMIT else cleaned[: _DETAIL_LIMIT - 1] + "…"
+
 
 def check_limits(body: ProcessChapterRequest, engine_max_chars: int) -> Optional[str]:
-    """Why ``body`` is beyond what the worker accepts, as one line; None when it is fine."""
+    """Why ``body`` is beyond what the worker accepts, as one line; None when it is fine.
+
+    Each rule here is also stated in the request schema. ``paragraph_starts`` entries past the
+    last sentence are not refused: no schema can tie them to the length of ``sentences``, and a
+    paragraph break after the end changes nothing, so they are ignored.
+    """
     sentences = body.sentences
     if len(sentences) > MAX_SENTENCES:
         return f"too many sentences: {len(sentences)} (limit {MAX_SENTENCES})"
@@ -58,9 +80,6 @@ def check_limits(body: ProcessChapterRequest, engine_max_chars: int) -> Optional
     total = sum(len(s) for s in sentences)
     if total > MAX_TOTAL_CHARS:
         return f"request has {total} characters in all (limit {MAX_TOTAL_CHARS})"
-    for index in body.paragraph_starts:
-        if not 0 <= index < len(sentences):
-            return f"paragraph_starts holds {index}, outside 0..{len(sentences) - 1}"
     if not any(s.strip() for s in sentences):
         return "nothing to speak: every sentence is empty"
     return None
@@ -71,7 +90,7 @@ def _validation_summary(exc: RequestValidationError) -> str:
     for error in exc.errors()[:5]:
         where = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "body"
         parts.append(f"{where}: {error.get('msg', 'invalid')}")
-    return "invalid request: " + "; ".join(parts)
+    return one_line("invalid request: " + "; ".join(parts))
 
 
 class _Worker:
@@ -155,6 +174,8 @@ def create_app(
             worker.close()
 
     docs = token is None
+    guarded_responses: dict = {401: {"model": ErrorResponse, "description": "missing or wrong bearer token"}} if token else {}
+    invalid = {422: {"model": InvalidRequestResponse, "description": "invalid request (one-line detail)"}}
     app = FastAPI(
         title="e2a worker",
         version=__version__,
@@ -185,15 +206,15 @@ def create_app(
 
     guarded = APIRouter(dependencies=[Depends(bearer_guard(token))])
 
-    @guarded.get("/status", response_model=StatusResponse)
+    @guarded.get("/status", response_model=StatusResponse, responses=guarded_responses)
     async def status() -> StatusResponse:
         runner = worker.runner
         snap = worker.gpu.snapshot()
         return StatusResponse(
             status="busy" if runner.busy else "idle",
             current_chapter=runner.current,
-            gpu_memory_free_mb=snap.memory_free_mb,
-            uptime_seconds=time.monotonic() - worker.started,
+            gpu_memory_free_mb=int(snap.memory_free_mb or 0),
+            uptime_seconds=int(time.monotonic() - worker.started),
             queued=runner.queued,
             engine=engine.name,
             voice=engine.voice,
@@ -211,7 +232,15 @@ def create_app(
             version=__version__,
         )
 
-    @guarded.get("/metrics")
+    @guarded.get(
+        "/metrics",
+        response_class=Response,
+        responses={
+            200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                  "description": "Prometheus text exposition format"},
+            **guarded_responses,
+        },
+    )
     async def metrics() -> Response:
         return Response(worker.metrics.render(), media_type=CONTENT_TYPE)
 
@@ -219,7 +248,13 @@ def create_app(
         "/process_chapter",
         response_model=ProcessChapterResponse,
         response_model_exclude_none=True,
-        responses={422: {"description": "invalid or too large"}, 503: {"description": "busy"}},
+        responses={
+            400: {"model": ErrorResponse, "description": "the body cannot be parsed at all"},
+            **invalid,
+            500: {"model": ErrorResponse, "description": "the engine failed on this unit"},
+            503: {"model": ErrorResponse, "description": "busy: retry after the Retry-After seconds"},
+            **guarded_responses,
+        },
     )
     async def process_chapter(body: ProcessChapterRequest, request: Request) -> ProcessChapterResponse:
         problem = check_limits(body, engine.max_chars)
@@ -239,10 +274,10 @@ def create_app(
                 body.chapter_id, body.sentences, body.tts_config, request.is_disconnected
             )
         except EngineError as exc:
-            return _failed(f"engine {engine.name} failed: {exc}")
+            return _failed(one_line(f"engine {engine.name} failed: {exc}"))
         except Exception as exc:  # any engine bug must still come back as one JSON line
             _LOG.exception("synthesis of unit %r failed", body.chapter_id)
-            return _failed(f"synthesis failed: {type(exc).__name__}: {exc}")
+            return _failed(one_line(f"synthesis failed: {type(exc).__name__}: {exc}"))
         finally:
             runner.leave()
         if synthesis is None:
@@ -299,7 +334,18 @@ def create_app(
         worker.metrics.units.labels("failed").inc()
         return JSONResponse(status_code=500, content={"detail": detail})
 
-    @guarded.get("/download/{file_id}", name="download")
+    @guarded.get(
+        "/download/{file_id}",
+        name="download",
+        response_class=FileResponse,
+        responses={
+            200: {"content": {t: {"schema": {"type": "string", "format": "binary"}} for t in sorted(set(MEDIA_TYPES.values()))},
+                  "description": "the audio an earlier audio_url named"},
+            404: {"model": ErrorResponse, "description": "no such download (unknown or expired)"},
+            **invalid,
+            **guarded_responses,
+        },
+    )
     async def download(file_id: str) -> FileResponse:
         item = worker.downloads.get(file_id) if worker.downloads is not None else None
         if item is None:
@@ -307,7 +353,33 @@ def create_app(
         return FileResponse(item.path, media_type=MEDIA_TYPES[item.audio_format], filename=item.name)
 
     app.include_router(guarded)
+    _finish_schema(app, min(MAX_SENTENCE_CHARS, engine.max_chars), guarded=token is not None)
     return app
+
+
+def _finish_schema(app: FastAPI, max_chars: int, *, guarded: bool) -> None:
+    """State in the app's schema what only the app knows: this engine's sentence limit (the model
+    states the global one) and, with a token, the bearer scheme on every endpoint but ``/health``."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            components = schema.setdefault("components", {})
+            request = components.get("schemas", {}).get("ProcessChapterRequest", {})
+            items = request.get("properties", {}).get("sentences", {}).get("items")
+            if isinstance(items, dict):
+                items["maxLength"] = max_chars
+            if guarded:
+                components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+                for path, operations in schema.get("paths", {}).items():
+                    if path != "/health":
+                        for operation in operations.values():
+                            operation["security"] = [{"bearer": []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _encode_and_hash(samples: np.ndarray, sample_rate: int, audio_format: str) -> tuple[bytes, str]:

