@@ -23,7 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from . import __version__
-from .audio import MEDIA_TYPES, assemble, encode
+from .audio import MEDIA_TYPES, AssembledAudio, assemble, encode, silence_samples
 from .downloads import DEFAULT_TTL_SECONDS, DownloadStore
 from .engines.base import Engine, EngineError
 from .gpu import GpuProbe
@@ -294,9 +294,10 @@ def create_app(
             paragraph_starts=body.paragraph_starts,
             trailing_gap_ms=body.trailing_gap_ms,
         )
-        if assembled.num_samples == 0 or not any(end > start for start, end in assembled.spans):
-            worker.metrics.units.labels("invalid").inc()
-            raise HTTPException(status_code=422, detail="nothing to speak: the engine produced no audio")
+        if not any(end > start for start, end in assembled.spans):
+            # Text that is not blank but has nothing to pronounce ("—", "…"): the schema allows it, so it
+            # is answered, with a short silence rather than a refusal that would fail the unit for good.
+            assembled = _silence(rate, max(body.trailing_gap_ms, body.sentence_gap_ms), len(body.sentences))
         data, digest = await anyio.to_thread.run_sync(_encode_and_hash, assembled.samples, rate, body.audio_format)
 
         response = ProcessChapterResponse(
@@ -380,6 +381,12 @@ def _finish_schema(app: FastAPI, max_chars: int, *, guarded: bool) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _silence(sample_rate: int, milliseconds: int, sentences: int) -> AssembledAudio:
+    """At least one sample of silence; every sentence a zero-length span at its start."""
+    samples = np.zeros(max(1, silence_samples(milliseconds, sample_rate)), dtype=np.float32)
+    return AssembledAudio(samples=samples, sample_rate=sample_rate, spans=[(0, 0)] * sentences)
 
 
 def _encode_and_hash(samples: np.ndarray, sample_rate: int, audio_format: str) -> tuple[bytes, str]:

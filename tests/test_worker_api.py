@@ -130,6 +130,16 @@ def test_blank_sentence_keeps_a_zero_length_timing(client):
     assert body["num_sentences"] == 3
 
 
+def test_text_with_nothing_to_pronounce_is_a_short_silence_not_a_refusal(client):
+    # not blank, so the schema allows it; Piper finds nothing to say in dashes and ellipses
+    r = client.post("/process_chapter", json={"chapter_id": 6, "sentences": ["—", "…"], "trailing_gap_ms": 400})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    samples, rate = decode_base64_audio(body["audio_base64"])
+    assert body["duration"] == pytest.approx(0.4, abs=0.01) and len(samples) == body["num_samples"]
+    assert not np.any(samples) and [(t["start"], t["end"]) for t in body["sentence_timings"]] == [(0, 0), (0, 0)]
+
+
 def test_unknown_tts_config_keys_are_ignored(client):
     request = {**SEED_REQUEST, "tts_config": {**SEED_REQUEST["tts_config"], "emotion": "calm", "x": {"y": [1]}}}
     request["future_field"] = True
