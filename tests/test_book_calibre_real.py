@@ -105,3 +105,22 @@ def test_fb2_is_read_without_calibre(converted, monkeypatch, tmp_path):
     _source("trees")
     monkeypatch.setenv("PATH", str(tmp_path))  # no ebook-convert reachable
     assert [ch.title for ch in load_book(converted[("trees", "fb2-toc")]).chapters] == ["Classification", "Morphology"]
+
+
+@pytest.mark.parametrize("suffix", [".mobi", ".azw3", ".docx"])
+def test_garbage_in_a_calibre_format_is_one_line_and_exit_2(tmp_path, suffix):
+    import sys
+
+    from _worker_helpers import REPO_ROOT
+    from tui.book.model import BookError
+
+    path = tmp_path / f"garbage{suffix}"
+    path.write_bytes(b"BOOKMOBI" + bytes(range(256)) * 40)
+    with pytest.raises(BookError) as info:
+        load_book(path)
+    assert path.name in str(info.value) and "\n" not in str(info.value)
+    result = subprocess.run([sys.executable, "-m", "tui", str(path), "--list-chapters"], capture_output=True,
+                            text=True, timeout=300, cwd=REPO_ROOT)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and lines[0].startswith("e2a-tui: error: "), result.stderr
+    assert "Traceback" not in result.stderr
