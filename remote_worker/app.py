@@ -11,7 +11,6 @@ import base64
 import contextlib
 import hashlib
 import logging
-import re
 import time
 from typing import AsyncIterator, Optional
 
@@ -22,7 +21,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 
-from . import __version__
+from . import __version__, apidocs
 from .audio import MEDIA_TYPES, AssembledAudio, assemble, encode, silence_samples
 from .downloads import DEFAULT_TTL_SECONDS, DownloadStore
 from .engines.base import Engine, EngineError
@@ -32,9 +31,7 @@ from .protocol import (
     MAX_SENTENCE_CHARS,
     MAX_SENTENCES,
     MAX_TOTAL_CHARS,
-    ErrorResponse,
     HealthResponse,
-    InvalidRequestResponse,
     ProcessChapterRequest,
     ProcessChapterResponse,
     SentenceTiming,
@@ -42,26 +39,12 @@ from .protocol import (
 )
 from .scheduler import EngineRunner, WorkerBusy
 from .security import bearer_guard
+from .textsafe import one_line
 from .workdir import WorkDir, sweep_stale
 
-__all__ = ["create_app", "check_limits", "one_line"]
+__all__ = ["create_app", "check_limits"]
 
 _LOG = logging.getLogger(__name__)
-
-# C0 and C1 controls (ESC starts terminal escape sequences), DEL, and Unicode line/paragraph separators
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
-_DETAIL_LIMIT = 500
-
-
-def one_line(text: str) -> str:
-    """``text`` with control characters turned into spaces and cut short: safe to print on any terminal.
-
-    Engine exceptions carry whatever text the engine (or the sentence it choked on) held; an
-    error ``detail`` ends up on the orchestrator's screen, so it must not carry escape codes.
-    """
-    cleaned = " ".join(_CONTROL.sub(" ", text).split())
-    return cleaned if len(cleaned) <= _DETAIL_LIMIT else cleaned[: _DETAIL_LIMIT - 1] + "…"
-
 
 def check_limits(body: ProcessChapterRequest, engine_max_chars: int) -> Optional[str]:
     """Why ``body`` is beyond what the worker accepts, as one line; None when it is fine.
@@ -174,8 +157,7 @@ def create_app(
             worker.close()
 
     docs = token is None
-    guarded_responses: dict = {401: {"model": ErrorResponse, "description": "missing or wrong bearer token"}} if token else {}
-    invalid = {422: {"model": InvalidRequestResponse, "description": "invalid request (one-line detail)"}}
+    guarded_by_token = token is not None
     app = FastAPI(
         title="e2a worker",
         version=__version__,
@@ -206,7 +188,7 @@ def create_app(
 
     guarded = APIRouter(dependencies=[Depends(bearer_guard(token))])
 
-    @guarded.get("/status", response_model=StatusResponse, responses=guarded_responses)
+    @guarded.get("/status", response_model=StatusResponse, responses=apidocs.unauthorised(guarded_by_token))
     async def status() -> StatusResponse:
         runner = worker.runner
         snap = worker.gpu.snapshot()
@@ -235,11 +217,7 @@ def create_app(
     @guarded.get(
         "/metrics",
         response_class=Response,
-        responses={
-            200: {"content": {"text/plain": {"schema": {"type": "string"}}},
-                  "description": "Prometheus text exposition format"},
-            **guarded_responses,
-        },
+        responses=apidocs.metrics_responses(guarded_by_token),
     )
     async def metrics() -> Response:
         return Response(worker.metrics.render(), media_type=CONTENT_TYPE)
@@ -248,13 +226,7 @@ def create_app(
         "/process_chapter",
         response_model=ProcessChapterResponse,
         response_model_exclude_none=True,
-        responses={
-            400: {"model": ErrorResponse, "description": "the body cannot be parsed at all"},
-            **invalid,
-            500: {"model": ErrorResponse, "description": "the engine failed on this unit"},
-            503: {"model": ErrorResponse, "description": "busy: retry after the Retry-After seconds"},
-            **guarded_responses,
-        },
+        responses=apidocs.chapter_responses(guarded_by_token),
     )
     async def process_chapter(body: ProcessChapterRequest, request: Request) -> ProcessChapterResponse:
         problem = check_limits(body, engine.max_chars)
@@ -339,13 +311,7 @@ def create_app(
         "/download/{file_id}",
         name="download",
         response_class=FileResponse,
-        responses={
-            200: {"content": {t: {"schema": {"type": "string", "format": "binary"}} for t in sorted(set(MEDIA_TYPES.values()))},
-                  "description": "the audio an earlier audio_url named"},
-            404: {"model": ErrorResponse, "description": "no such download (unknown or expired)"},
-            **invalid,
-            **guarded_responses,
-        },
+        responses=apidocs.download_responses(guarded_by_token),
     )
     async def download(file_id: str) -> FileResponse:
         item = worker.downloads.get(file_id) if worker.downloads is not None else None
@@ -354,33 +320,8 @@ def create_app(
         return FileResponse(item.path, media_type=MEDIA_TYPES[item.audio_format], filename=item.name)
 
     app.include_router(guarded)
-    _finish_schema(app, min(MAX_SENTENCE_CHARS, engine.max_chars), guarded=token is not None)
+    apidocs.finish_schema(app, min(MAX_SENTENCE_CHARS, engine.max_chars), guarded=guarded_by_token)
     return app
-
-
-def _finish_schema(app: FastAPI, max_chars: int, *, guarded: bool) -> None:
-    """State in the app's schema what only the app knows: this engine's sentence limit (the model
-    states the global one) and, with a token, the bearer scheme on every endpoint but ``/health``."""
-    build = app.openapi
-
-    def openapi() -> dict:
-        if app.openapi_schema is None:
-            schema = build()
-            components = schema.setdefault("components", {})
-            request = components.get("schemas", {}).get("ProcessChapterRequest", {})
-            items = request.get("properties", {}).get("sentences", {}).get("items")
-            if isinstance(items, dict):
-                items["maxLength"] = max_chars
-            if guarded:
-                components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
-                for path, operations in schema.get("paths", {}).items():
-                    if path != "/health":
-                        for operation in operations.values():
-                            operation["security"] = [{"bearer": []}]
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _silence(sample_rate: int, milliseconds: int, sentences: int) -> AssembledAudio:
