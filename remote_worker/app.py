@@ -11,8 +11,9 @@ import base64
 import contextlib
 import hashlib
 import logging
+import threading
 import time
-from typing import AsyncIterator, Optional
+from typing import AsyncIterator, Optional, Sequence, Union
 
 import anyio
 import numpy as np
@@ -34,29 +35,38 @@ from .protocol import (
     HealthResponse,
     ProcessChapterRequest,
     ProcessChapterResponse,
+    ReplicaStatus,
     SentenceTiming,
     StatusResponse,
+    TTSConfig,
+    VoiceResponse,
 )
 from .scheduler import EngineRunner, WorkerBusy
 from .security import bearer_guard
 from .textsafe import one_line
+from .voices import MAX_VOICE_BYTES, VoiceError, VoiceInfo, VoiceStore
 from .workdir import WorkDir, sweep_stale
 
-__all__ = ["create_app", "check_limits"]
+__all__ = ["create_app", "check_limits", "ATTEMPT_HEADER"]
+
+#: Request header naming the client's attempt, so ``POST /cancel/{id}?attempt=`` hits only that one.
+ATTEMPT_HEADER = "X-E2A-Attempt"
 
 _LOG = logging.getLogger(__name__)
 
-def check_limits(body: ProcessChapterRequest, engine_max_chars: int) -> Optional[str]:
+
+def check_limits(body: ProcessChapterRequest, max_sentence_chars: int = MAX_SENTENCE_CHARS) -> Optional[str]:
     """Why ``body`` is beyond what the worker accepts, as one line; None when it is fine.
 
-    Each rule here is also stated in the request schema. ``paragraph_starts`` entries past the
-    last sentence are not refused: no schema can tie them to the length of ``sentences``, and a
-    paragraph break after the end changes nothing, so they are ignored.
+    Each rule here is also stated in the request schema. A sentence longer than the engine speaks
+    at once is not refused: the worker splits it (``speaking.py``). ``paragraph_starts`` entries
+    past the last sentence are not refused either: no schema can tie them to the length of
+    ``sentences``, and a paragraph break after the end changes nothing, so they are ignored.
     """
     sentences = body.sentences
     if len(sentences) > MAX_SENTENCES:
         return f"too many sentences: {len(sentences)} (limit {MAX_SENTENCES})"
-    limit = min(MAX_SENTENCE_CHARS, engine_max_chars)
+    limit = max_sentence_chars
     for index, sentence in enumerate(sentences):
         if len(sentence) > limit:
             return f"sentence {index} has {len(sentence)} characters (limit {limit})"
@@ -79,13 +89,17 @@ def _validation_summary(exc: RequestValidationError) -> str:
 class _Worker:
     """Everything one app instance owns; built in ``create_app``, opened by the lifespan."""
 
-    def __init__(self, engine: Engine, max_queued: int, download_ttl: float, temp_parent: Optional[str]) -> None:
-        self.engine = engine
-        self.runner = EngineRunner(engine, max_queued=max_queued)
+    def __init__(self, engines: Sequence[Engine], max_queued: int, download_ttl: float,
+                 temp_parent: Optional[str]) -> None:
+        self.engines = list(engines)
+        self.engine = self.engines[0]
+        self.runner = EngineRunner(self.engines, max_queued=max_queued)
         self.gpu = GpuProbe()
         self.metrics = WorkerMetrics(
-            self.gpu, queued=lambda: float(self.runner.queued), busy=lambda: float(self.runner.busy)
+            self.gpu, queued=lambda: float(self.runner.queued), busy=lambda: float(self.runner.busy),
+            replicas=lambda: [(r.index, r.busy_seconds_now(), r.busy) for r in self.runner.replicas],
         )
+        self.voices: Optional[VoiceStore] = None
         self.download_ttl = download_ttl
         self.temp_parent = temp_parent
         self.downloads: Optional[DownloadStore] = None
@@ -93,13 +107,17 @@ class _Worker:
         self.started = time.monotonic()
         self.units_done = 0
         self.units_failed = 0
+        #: unit id (as text) → (attempt tag, cancel flag) of each of its requests in this worker
+        self.cancels: dict[str, list[tuple[str, threading.Event]]] = {}
         self.audio_seconds = 0.0
 
     async def open(self) -> None:
-        await anyio.to_thread.run_sync(self.engine.load)
+        for engine in self.engines:  # one after another: loading copies at once only races for memory
+            await anyio.to_thread.run_sync(engine.load)
         await anyio.to_thread.run_sync(sweep_stale, self.temp_parent)
         self.work_dir = WorkDir(self.temp_parent)
         self.downloads = DownloadStore(self.work_dir.path, self.download_ttl)
+        self.voices = VoiceStore(self.work_dir.path / "voices")
         self.gpu.open()
         self.metrics.info.info(
             {
@@ -108,9 +126,16 @@ class _Worker:
                 "device": self.engine.device,
                 "provider": self.engine.provider,
                 "version": __version__,
+                "model": self.engine.model,
+                "replicas": str(len(self.engines)),
             }
         )
         self.started = time.monotonic()
+
+    @property
+    def model_memory_mb(self) -> Optional[float]:
+        values = [e.memory_mb for e in self.engines]
+        return None if any(v is None for v in values) else float(sum(values))  # type: ignore[arg-type]
 
     def close(self) -> None:
         self.runner.shutdown()
@@ -128,21 +153,25 @@ class _Worker:
 
 
 def create_app(
-    engine: Engine,
+    engines: Union[Engine, Sequence[Engine]],
     *,
     token: Optional[str] = None,
     max_queued: int = 1,
     download_ttl: float = DEFAULT_TTL_SECONDS,
     temp_parent: Optional[str] = None,
 ) -> FastAPI:
-    """A worker app around ``engine``.
+    """A worker app around ``engines``: one engine, or several copies of one model (replicas).
 
     ``token``: when set, every endpoint but ``/health`` wants ``Authorization: Bearer <token>``.
     ``max_queued``: units admitted behind the running one before 503.
     ``download_ttl``: seconds an ``audio_url`` stays fetchable.
     ``temp_parent``: where the private temporary folder goes (system default when None).
     """
-    worker = _Worker(engine, max_queued, download_ttl, temp_parent)
+    engine_list = [engines] if isinstance(engines, Engine) else list(engines)
+    if not engine_list:
+        raise ValueError("create_app needs at least one engine")
+    engine = engine_list[0]
+    worker = _Worker(engine_list, max_queued, download_ttl, temp_parent)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -184,6 +213,10 @@ def create_app(
             model_loaded=engine.loaded,
             engine=engine.name,
             version=__version__,
+            model=engine.model,
+            device=engine.device,
+            replicas=len(engine_list),
+            model_memory_mb=worker.model_memory_mb,
         )
 
     guarded = APIRouter(dependencies=[Depends(bearer_guard(token))])
@@ -212,7 +245,69 @@ def create_app(
             audio_seconds=worker.audio_seconds,
             synthesis_seconds=runner.engine_seconds,
             version=__version__,
+            model=engine.model,
+            replicas=len(runner.replicas),
+            running=runner.running,
+            peak_running=runner.peak_running,
+            model_memory_mb=worker.model_memory_mb,
+            replica_status=[
+                ReplicaStatus(index=r.index, busy=r.busy, current_chapter=r.current, units_done=r.units_done,
+                              busy_seconds=r.busy_seconds_now(), model_memory_mb=r.engine.memory_mb)
+                for r in runner.replicas
+            ],
+            languages=engine.languages,
+            speakers=engine.speakers,
         )
+
+    def _voice_response(info: VoiceInfo, created: bool = False) -> VoiceResponse:
+        return VoiceResponse(sha256=info.sha256, size_bytes=info.size_bytes, sample_rate=info.sample_rate,
+                             seconds=info.seconds, created=created)
+
+    @guarded.get("/voices/{sha256}", response_model=VoiceResponse, responses={404: {"description": "not here"}})
+    async def get_voice(sha256: str) -> VoiceResponse:
+        info = worker.voices.get(sha256) if worker.voices is not None else None
+        if info is None:
+            raise HTTPException(status_code=404, detail=f"no voice {sha256} on this worker")
+        return _voice_response(info)
+
+    @guarded.put(
+        "/voices/{sha256}",
+        response_model=VoiceResponse,
+        responses={400: {"description": "hash mismatch"}, 413: {"description": "too large"},
+                   415: {"description": "not audio"}, 422: {"description": "unusable audio"}},
+    )
+    async def put_voice(sha256: str, request: Request) -> JSONResponse:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_VOICE_BYTES:
+            raise HTTPException(status_code=413, detail=f"reference voice larger than {MAX_VOICE_BYTES} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_VOICE_BYTES:
+                raise HTTPException(status_code=413, detail=f"reference voice larger than {MAX_VOICE_BYTES} bytes")
+            chunks.append(chunk)
+        assert worker.voices is not None
+        try:
+            info, created = await anyio.to_thread.run_sync(worker.voices.put, sha256, b"".join(chunks))
+        except VoiceError as exc:
+            raise HTTPException(status_code=exc.status, detail=str(exc)) from None
+        return JSONResponse(status_code=201 if created else 200,
+                            content=_voice_response(info, created).model_dump())
+
+    async def _prepare_config(config: TTSConfig) -> TTSConfig:
+        """Turn an uploaded voice's hash into its file and let the engine refuse what it cannot speak."""
+        if config.speaker_wav:
+            assert worker.voices is not None
+            try:
+                path = await anyio.to_thread.run_sync(worker.voices.resolve, config.speaker_wav)
+            except VoiceError as exc:
+                raise HTTPException(status_code=exc.status, detail=str(exc)) from None
+            config = config.model_copy(update={"speaker_wav": str(path)})
+        problem = engine.check_config(config)
+        if problem is not None:
+            raise HTTPException(status_code=422, detail=problem)
+        return config
 
     @guarded.get(
         "/metrics",
@@ -229,10 +324,15 @@ def create_app(
         responses=apidocs.chapter_responses(guarded_by_token),
     )
     async def process_chapter(body: ProcessChapterRequest, request: Request) -> ProcessChapterResponse:
-        problem = check_limits(body, engine.max_chars)
+        problem = check_limits(body)
         if problem is not None:
             worker.metrics.units.labels("invalid").inc()
             raise HTTPException(status_code=422, detail=problem)
+        try:
+            tts_config = await _prepare_config(body.tts_config)
+        except HTTPException:
+            worker.metrics.units.labels("invalid").inc()
+            raise
         runner = worker.runner
         try:
             runner.admit()
@@ -241,9 +341,14 @@ def create_app(
             raise HTTPException(status_code=503, detail=str(exc), headers={"Retry-After": "1"}) from None
 
         began = time.monotonic()
+        cancel = threading.Event()
+        key = str(body.chapter_id)
+        entry = (request.headers.get(ATTEMPT_HEADER, ""), cancel)
+        worker.cancels.setdefault(key, []).append(entry)
+        watcher = asyncio.create_task(_watch_disconnect(request, cancel))
         try:
             synthesis = await runner.synthesize(
-                body.chapter_id, body.sentences, body.tts_config, request.is_disconnected
+                body.chapter_id, body.sentences, tts_config, _flag_reader(cancel), cancel
             )
         except EngineError as exc:
             return _failed(one_line(f"engine {engine.name} failed: {exc}"))
@@ -252,10 +357,17 @@ def create_app(
             return _failed(one_line(f"synthesis failed: {type(exc).__name__}: {exc}"))
         finally:
             runner.leave()
+            watcher.cancel()
+            flags = worker.cancels.get(key, [])
+            if entry in flags:
+                flags.remove(entry)
+            if not flags:
+                worker.cancels.pop(key, None)
         if synthesis is None:
             worker.metrics.units.labels("abandoned").inc()
-            _LOG.info("unit %r dropped: client went away while it was queued", body.chapter_id)
-            raise HTTPException(status_code=499, detail="client closed the request")
+            _LOG.info("unit %r dropped: %s", body.chapter_id,
+                      "cancelled" if cancel.is_set() else "client went away while it was queued")
+            raise HTTPException(status_code=499, detail="cancelled" if cancel.is_set() else "client closed the request")
 
         rate = engine.sample_rate
         assembled = assemble(
@@ -281,7 +393,7 @@ def create_app(
             format=body.audio_format,
             sha256=digest,
             size_bytes=len(data),
-            sentence_timings=[SentenceTiming(start=s, end=e) for s, e in assembled.timings_seconds()],
+            sentence_timings=_timings(assembled.timings_seconds(), synthesis.sentences),
             synthesis_seconds=synthesis.engine_seconds,
             engine=engine.name,
             voice=engine.voice,
@@ -307,6 +419,20 @@ def create_app(
         worker.metrics.units.labels("failed").inc()
         return JSONResponse(status_code=500, content={"detail": detail})
 
+    @guarded.post("/cancel/{chapter_id}", responses={404: {"description": "no such unit in flight"}})
+    async def cancel_unit(chapter_id: str, attempt: Optional[str] = None) -> dict:
+        """Stop a unit between two sentences (a protocol extension; a dropped connection does the same).
+
+        ``attempt`` (the ``X-E2A-Attempt`` header its request carried) narrows it to one attempt, so a
+        late cancel never stops a newer attempt at the same unit.
+        """
+        flags = [flag for tag, flag in worker.cancels.get(chapter_id, []) if attempt is None or tag == attempt]
+        if not flags:
+            raise HTTPException(status_code=404, detail=f"unit {chapter_id} is not in flight here")
+        for flag in flags:
+            flag.set()
+        return {"cancelled": len(flags)}
+
     @guarded.get(
         "/download/{file_id}",
         name="download",
@@ -320,7 +446,7 @@ def create_app(
         return FileResponse(item.path, media_type=MEDIA_TYPES[item.audio_format], filename=item.name)
 
     app.include_router(guarded)
-    apidocs.finish_schema(app, min(MAX_SENTENCE_CHARS, engine.max_chars), guarded=guarded_by_token)
+    apidocs.finish_schema(app, MAX_SENTENCE_CHARS, guarded=guarded_by_token)  # longer ones are split, not refused
     return app
 
 
@@ -328,6 +454,37 @@ def _silence(sample_rate: int, milliseconds: int, sentences: int) -> AssembledAu
     """At least one sample of silence; every sentence a zero-length span at its start."""
     samples = np.zeros(max(1, silence_samples(milliseconds, sample_rate)), dtype=np.float32)
     return AssembledAudio(samples=samples, sample_rate=sample_rate, spans=[(0, 0)] * sentences)
+
+
+def _timings(spans: list[tuple[float, float]], spoken: list) -> list[SentenceTiming]:
+    """Sentence spans plus how each was spoken (pieces, second take, what the check found)."""
+    out = []
+    for index, (start, end) in enumerate(spans):
+        said = spoken[index] if index < len(spoken) else None
+        if said is None:
+            out.append(SentenceTiming(start=start, end=end))
+        else:
+            out.append(SentenceTiming(start=start, end=end, pieces=said.pieces,
+                                      resynthesised=said.resynthesised, warning=said.warning))
+    return out
+
+
+def _flag_reader(flag: threading.Event):
+    """``abandoned()`` for the runner: the watcher below is the one place that polls the connection."""
+
+    async def abandoned() -> bool:
+        return flag.is_set()
+
+    return abandoned
+
+
+async def _watch_disconnect(request: Request, cancel: threading.Event, period: float = 0.1) -> None:
+    """Set ``cancel`` when the client goes away, so a cancelled attempt stops between sentences."""
+    while not cancel.is_set():
+        if await request.is_disconnected():
+            cancel.set()
+            return
+        await asyncio.sleep(period)
 
 
 def _encode_and_hash(samples: np.ndarray, sample_rate: int, audio_format: str) -> tuple[bytes, str]:

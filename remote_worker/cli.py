@@ -51,6 +51,16 @@ def _env_int(name: str, default: int) -> int:
         raise UsageError(f"{name}={raw!r} is not a port number") from None
 
 
+def _env_count(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise UsageError(f"{name}={raw!r} is not a whole number") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=_PROG,
@@ -65,7 +75,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--engine", default=None,
         help=f"engine: {', '.join(engine_names())} (default $TTS_MODEL or {DEFAULT_ENGINE})",
     )
-    parser.add_argument("--voice", default=None, help="voice: a Piper .onnx path (default: the bundled joe voice)")
+    parser.add_argument(
+        "--voice", default=None,
+        help="voice: a Piper .onnx path (default: the bundled joe voice); xtts: a built-in speaker or a WAV path",
+    )
+    parser.add_argument(
+        "--model-dir", default=None,
+        help="xtts: a local XTTS-v2 folder (config.json, model.pth, vocab.json; default $E2A_MODEL_DIR)",
+    )
+    parser.add_argument("--model", default=None, help="xtts: 'xtts_v2' lets coqui download it (needs the licence flag)")
+    parser.add_argument(
+        "--agree-coqui-license", action="store_true",
+        help="you accept the Coqui Public Model License (non-commercial) for a downloaded xtts_v2",
+    )
+    parser.add_argument(
+        "--replicas", type=int, default=None,
+        help="model copies on this worker's device, each running one unit at once (default $E2A_REPLICAS or 1)",
+    )
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for inference (default: all CPUs)")
     parser.add_argument(
         "--device", choices=("auto", "cpu", "cuda"), default="auto",
@@ -145,6 +171,9 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"port {port} is outside 0..65535")
     if args.threads is not None and args.threads < 1:
         raise UsageError(f"--threads must be at least 1, got {args.threads}")
+    replicas = args.replicas if args.replicas is not None else _env_count("E2A_REPLICAS", 1)
+    if not 1 <= replicas <= 16:
+        raise UsageError(f"--replicas must be 1..16, got {replicas}")
     if args.queue < 0:
         raise UsageError(f"--queue must be 0 or more, got {args.queue}")
     if args.download_ttl <= 0:
@@ -161,14 +190,21 @@ def _run(args: argparse.Namespace) -> int:
 
     engine_name = args.engine or os.environ.get("TTS_MODEL", "").strip() or DEFAULT_ENGINE
     use_cuda = {"auto": None, "cpu": False, "cuda": True}[args.device]
+    if args.agree_coqui_license:
+        os.environ["COQUI_TOS_AGREED"] = "1"  # only ever set because the user passed the flag
     try:
-        engine = get_engine(engine_name, voice=args.voice, threads=args.threads, use_cuda=use_cuda)
+        engines = [
+            get_engine(engine_name, voice=args.voice, threads=args.threads, use_cuda=use_cuda,
+                       model_dir=args.model_dir, model=args.model, agree_license=args.agree_coqui_license)
+            for _ in range(replicas)
+        ]
     except EngineError as exc:
         raise UsageError(str(exc)) from None
 
     sock = _bind(args.host, port)
     try:
-        engine.load()
+        for engine in engines:  # loaded once, at start, before the port is announced
+            engine.load()
     except EngineError as exc:
         sock.close()
         raise UsageError(str(exc)) from None
@@ -177,7 +213,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from .app import create_app
 
-    app = create_app(engine, token=token, max_queued=args.queue, download_ttl=args.download_ttl)
+    app = create_app(engines, token=token, max_queued=args.queue, download_ttl=args.download_ttl)
     config = uvicorn.Config(
         app,
         log_config=None,

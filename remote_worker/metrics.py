@@ -7,7 +7,7 @@ an orchestrator embedding a local worker) from colliding on metric names.
 from __future__ import annotations
 
 import time
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Optional, Sequence
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -18,7 +18,7 @@ from prometheus_client import (
     Info,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from .gpu import GpuProbe
@@ -46,10 +46,38 @@ class _GpuCollector(Collector):
                 yield GaugeMetricFamily(name, doc, value=value * scale)
 
 
+ReplicaReading = tuple[int, float, bool]
+"""(replica index, busy seconds so far, busy now)"""
+
+
+class _ReplicaCollector(Collector):
+    """Per-replica busy time, read at scrape time so a long unit shows up while it runs."""
+
+    def __init__(self, read: Callable[[], Sequence[ReplicaReading]]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[Metric]:
+        seconds = CounterMetricFamily(
+            "e2a_worker_replica_busy_seconds", "Seconds each model replica spent on units", labels=["replica"]
+        )
+        busy = GaugeMetricFamily("e2a_worker_replica_busy", "1 while the replica runs a unit", labels=["replica"])
+        for index, busy_seconds, is_busy in self._read():
+            seconds.add_metric([str(index)], busy_seconds)
+            busy.add_metric([str(index)], 1.0 if is_busy else 0.0)
+        yield seconds
+        yield busy
+
+
 class WorkerMetrics:
     """Every metric the worker exports; the app updates them as units go through."""
 
-    def __init__(self, gpu: GpuProbe, queued: Callable[[], float], busy: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        gpu: GpuProbe,
+        queued: Callable[[], float],
+        busy: Callable[[], float],
+        replicas: Optional[Callable[[], Sequence[ReplicaReading]]] = None,
+    ) -> None:
         registry = CollectorRegistry(auto_describe=True)
         self.registry = registry
         started = time.monotonic()
@@ -80,6 +108,8 @@ class WorkerMetrics:
             lambda: time.monotonic() - started
         )
         registry.register(_GpuCollector(gpu))
+        if replicas is not None:
+            registry.register(_ReplicaCollector(replicas))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

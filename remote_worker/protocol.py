@@ -24,6 +24,8 @@ __all__ = [
     "SentenceTiming",
     "ProcessChapterResponse",
     "HealthResponse",
+    "ReplicaStatus",
+    "VoiceResponse",
     "StatusResponse",
     "ProgressResponse",
     "ErrorResponse",
@@ -68,6 +70,10 @@ class TTSConfig(BaseModel):
     # extensions
     length_scale: Optional[float] = Field(default=None, gt=0.1, le=5.0, description="speaking rate; >1 slower")
     speaker_id: Optional[JsonInt] = None
+    #: cloning engines: an uploaded voice's sha256 (``PUT /voices/{sha256}``) or a WAV path on the worker host
+    speaker_wav: Optional[str] = None
+    #: a built-in speaker of the model (XTTS-v2: needs ``speakers_xtts.pth`` in the model folder)
+    speaker: Optional[str] = None
 
 
 class ProcessChapterRequest(BaseModel):
@@ -112,6 +118,13 @@ class SentenceTiming(BaseModel):
 
     start: float
     end: float
+    # extensions
+    #: how many pieces the worker cut the sentence into to stay within the engine's limit
+    pieces: int = 1
+    #: the first take failed the sanity check (duration per character, near-silence) and was spoken again
+    resynthesised: bool = False
+    #: what the sanity check found, on the take that was kept (absent when nothing)
+    warning: Optional[str] = None
 
 
 class ProcessChapterResponse(BaseModel):
@@ -142,6 +155,32 @@ class HealthResponse(BaseModel):
     engine: str = ""
     version: str = ""
     protocol: int = PROTOCOL_VERSION
+    model: str = ""
+    device: str = ""
+    replicas: int = 1
+    #: GPU memory the loaded model copies hold, all replicas together (None on CPU)
+    model_memory_mb: Optional[float] = None
+
+
+class ReplicaStatus(BaseModel):
+    """One loaded copy of the model and what it is doing."""
+
+    index: int
+    busy: bool = False
+    current_chapter: Optional[Union[int, str]] = None
+    units_done: int = 0
+    busy_seconds: float = 0.0
+    model_memory_mb: Optional[float] = None
+
+
+class VoiceResponse(BaseModel):
+    """``GET``/``PUT /voices/{sha256}``: an uploaded reference voice."""
+
+    sha256: str
+    size_bytes: int
+    sample_rate: int
+    seconds: float
+    created: bool = False
 
 
 def _whole_number(value: Any) -> Any:
@@ -180,6 +219,15 @@ class StatusResponse(BaseModel):
     audio_seconds: float = 0.0
     synthesis_seconds: float = 0.0
     version: str = ""
+    model: str = ""
+    replicas: int = 1
+    running: int = 0
+    #: most units that ever ran at once (one per replica at most)
+    peak_running: int = 0
+    model_memory_mb: Optional[float] = None
+    replica_status: list[ReplicaStatus] = Field(default_factory=list)
+    languages: list[str] = Field(default_factory=list)
+    speakers: list[str] = Field(default_factory=list)
 
 
 class ProgressResponse(BaseModel):

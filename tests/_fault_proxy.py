@@ -19,9 +19,13 @@ from fastapi import FastAPI, Request, Response
 
 @dataclass
 class FaultRule:
-    marker: str          # fail requests whose sentences contain this text
+    marker: str          # fail requests whose sentences contain this text ("" matches every request)
     times: int = -1      # how many times to fail (-1 = always)
     failed: int = field(default=0)
+    status: int = 500    # the answer instead of the worker's (401: a rotated token)
+    truncate: bool = False  # instead of an error: pass the unit through, but serve half of its audio
+    skip: int = 0        # let this many matching requests through first
+    matched: int = field(default=0)
 
 
 class FaultProxy:
@@ -30,6 +34,7 @@ class FaultProxy:
         self.token = token
         self.rules = rules
         self.seen: list[str] = []  # chapter_ids of every /process_chapter that came through
+        self.cut: dict[str, bytes] = {}  # download path -> the truncated audio served for it
         self.app = self._make_app()
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
@@ -41,28 +46,53 @@ class FaultProxy:
     def _make_app(self) -> FastAPI:
         app = FastAPI()
 
-        @app.api_route("/{path:path}", methods=["GET", "POST"])
+        @app.api_route("/{path:path}", methods=["GET", "POST"])  # query strings pass through below
         async def forward(path: str, request: Request) -> Response:
             body = await request.body()
+            if path.startswith("truncated/"):
+                return Response(self.cut.get(path[len("truncated"):], b""), media_type="audio/flac")
             if path == "process_chapter":
                 payload = await request.json()
                 self.seen.append(str(payload.get("chapter_id")))
                 text = " ".join(payload.get("sentences", []))
                 for rule in self.rules:
-                    if rule.marker in text and (rule.times < 0 or rule.failed < rule.times):
+                    if rule.marker not in text:
+                        continue
+                    rule.matched += 1
+                    if rule.matched > rule.skip and (rule.times < 0 or rule.failed < rule.times):
                         rule.failed += 1
-                        return Response('{"detail": "injected failure"}', status_code=500,
+                        if rule.truncate:
+                            return await self._truncated(body, request)
+                        detail = "not authenticated" if rule.status == 401 else "injected failure"
+                        return Response('{"detail": "%s"}' % detail, status_code=rule.status,
                                         media_type="application/json")
-            headers = {k: v for k, v in request.headers.items() if k.lower() == "content-type"}
+            headers = {k: v for k, v in request.headers.items() if k.lower() in ("content-type", "x-e2a-attempt")}
             if self.token:
                 headers["Authorization"] = f"Bearer {self.token}"
             async with httpx.AsyncClient(trust_env=False, timeout=300) as client:
                 resp = await client.request(request.method, f"{self.upstream}/{path}", content=body,
-                                            headers=headers)
+                                            headers=headers, params=dict(request.query_params))
             return Response(resp.content, status_code=resp.status_code,
                             media_type=resp.headers.get("content-type"))
 
         return app
+
+    async def _truncated(self, body: bytes, request: Request) -> Response:
+        """The worker's real answer, with its audio_url pointing at a copy cut in half."""
+        import json
+
+        headers = {"content-type": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        async with httpx.AsyncClient(trust_env=False, timeout=300) as client:
+            resp = await client.post(f"{self.upstream}/process_chapter", content=body, headers=headers)
+            answer = resp.json()
+            if resp.status_code == 200 and answer.get("audio_url"):
+                path = httpx.URL(answer["audio_url"]).raw_path.decode()
+                audio = await client.get(f"{self.upstream}{path}", headers=headers)
+                self.cut[path] = audio.content[: len(audio.content) // 2]
+                answer["audio_url"] = f"{self.url}/truncated{path}"
+        return Response(json.dumps(answer), status_code=resp.status_code, media_type="application/json")
 
     @property
     def url(self) -> str:

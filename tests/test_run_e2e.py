@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tui.core.cluster import WorkerEndpoint
-from tui.core.events import EventBus, UnitDone, UnitStarted
+from tui.core.events import ATTEMPT_ENDINGS, AttemptLost, EventBus, UnitDone, UnitStarted
 from tui.core.local import LocalCluster
 from tui.core.run import RunOptions, run_book
 from tui.core.scheduler import SchedulerConfig
@@ -84,7 +84,10 @@ async def test_worker_killed_mid_unit_run_completes_on_the_other(tmp_path: Path,
     done: list[str] = []
     killed: list[str] = []
 
+    events: list = []
+
     def on_event(event: object) -> None:
+        events.append(event)
         if isinstance(event, UnitDone):
             done.append(event.unit_id)
         if isinstance(event, UnitStarted) and event.worker == "local-2" and len(done) >= 2 and not killed:
@@ -97,6 +100,12 @@ async def test_worker_killed_mid_unit_run_completes_on_the_other(tmp_path: Path,
                             cluster, bus=bus)
     assert killed, "the test never saw a unit start on local-2"
     assert result.ok, result.error
+    # every attempt ended exactly once, the killed one as lost; done never passes the total
+    started = Counter(e.attempt_id for e in events if isinstance(e, UnitStarted))
+    ended = Counter(e.attempt_id for e in events if isinstance(e, ATTEMPT_ENDINGS))
+    assert started == ended and max(ended.values()) == 1
+    assert any(isinstance(e, AttemptLost) and e.worker == "local-2" for e in events)
+    assert len({e.unit_id for e in events if isinstance(e, UnitDone)}) == result.units_total
     rows = _assert_book_matches_journal(output)
     unit_ids = [r[0] for r in rows]
     assert len(unit_ids) == len(set(unit_ids))

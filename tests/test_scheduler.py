@@ -161,6 +161,25 @@ def test_failure_backs_off_with_jitter_and_prefers_another_worker():
     assert s.unit_state("c0-u0") is UnitState.DONE and s.unit_error("c0-u0") is None
 
 
+def test_failed_unit_waits_for_a_busy_worker_it_has_not_failed_on():
+    """Retrying where it failed would likely fail again: it waits for "b" even while "b" is full."""
+    s = sched(make_units([6]), backoff_base=0.0, jitter=0.0)
+    got = s.poll_assignments(0.0)  # a: u0, u2; b: u1, u3
+    failed = next(x for x in got if x.unit_id == "c0-u0")
+    s.on_failure(failed.attempt_id, 1.0, error="HTTP 500")
+    nxt = s.next_assignment("a", 1.0)
+    assert nxt is not None and nxt.unit_id == "c0-u4"  # "a" skips the unit it failed, though "b" is full
+    b_first = next(x for x in got if x.worker_id == "b")
+    s.on_success(b_first.attempt_id, 2.0)
+    retry = s.next_assignment("b", 2.0)
+    assert (retry.unit_id, retry.worker_id) == ("c0-u0", "b")
+    # with no other worker left it may try again where it failed
+    s2 = sched(make_units([2]), workers=("a",), backoff_base=0.0, jitter=0.0)
+    first = s2.next_assignment("a", 0.0)
+    s2.on_failure(first.attempt_id, 0.0, error="HTTP 500")
+    assert s2.next_assignment("a", 0.0).unit_id == "c0-u0"
+
+
 def test_backoff_grows_exponentially_and_is_capped():
     s = sched(make_units([1]), workers=("a",), seed=3, backoff_base=1.0, backoff_max=5.0,
               jitter=0.0, worker_down_after=99, max_failures_per_unit=99)

@@ -164,7 +164,8 @@ async def test_cutting_a_host_mid_run_still_completes_the_book(ssh_net: NsNet, w
                                                               inventory_path: Path, sample_epub: Path,
                                                               tmp_path: Path) -> None:
     run = pytest.importorskip("tui.core.run")
-    from tui.core.events import EventBus, UnitStarted, WorkerState
+    from tui.core.events import (ATTEMPT_ENDINGS, AttemptLost, EventBus, HostPhase, HostRecapped, UnitStarted,
+                                 WorkerStateChanged)
     from tui.core.scheduler import SchedulerConfig
 
     output = tmp_path / "cut.m4b"
@@ -172,15 +173,17 @@ async def test_cutting_a_host_mid_run_still_completes_the_book(ssh_net: NsNet, w
     cluster = SshCluster(load_inventory(inventory_path), wheelhouse=wheelhouse_dir, on_event=ssh_events)
     bus = EventBus()
     cut: list[str] = []
-    down: list[WorkerState] = []
+    down: list[WorkerStateChanged] = []
+    seen: list[object] = []
 
     def on_event(event: object) -> None:
+        seen.append(event)
         # cut at h2's first unit: that unit is in flight on a dead link, and the rest of the book
         # (all of it on h1) outlasts keepalive's detection, so the loss is seen during the run
         if isinstance(event, UnitStarted) and event.worker == "h2/cpu" and not cut:
             cut.append(event.unit_id)
             ssh_net.cut_link("h2")
-        if isinstance(event, WorkerState) and event.state == "down":
+        if isinstance(event, WorkerStateChanged) and event.state == "down":
             down.append(event)
 
     bus.subscribe(on_event)
@@ -199,6 +202,16 @@ async def test_cutting_a_host_mid_run_still_completes_the_book(ssh_net: NsNet, w
     # the unit lost with h2 was requeued: every unit of the book came from h1
     assert result.per_worker.get("h1/cpu", {}).get("units", 0) == result.units_total
     assert result.per_worker.get("h2/cpu", {}).get("units", 0) == 0
+    # typed bootstrap phases and a recap per host, published as each host finished
+    for host in ("h1", "h2"):
+        phases = [e.phase for e in seen if isinstance(e, HostPhase) and e.host == host]
+        assert phases[0] == "connect" and "preflight" in phases and phases[-1] == "healthy", phases
+        assert [e.state for e in seen if isinstance(e, HostRecapped) and e.host == host] in (["ok"], ["changed"])
+    # the unit in flight on the cut link ended as lost, and every attempt ended exactly once
+    assert any(isinstance(e, AttemptLost) and e.unit_id == cut[0] for e in seen)
+    started = [e.attempt_id for e in seen if isinstance(e, UnitStarted)]
+    ended = [e.attempt_id for e in seen if isinstance(e, ATTEMPT_ENDINGS)]
+    assert sorted(started) == sorted(ended) and len(set(ended)) == len(ended)
 
 
 def test_cli_converts_on_the_inventory_hosts_and_resumes(ssh_net: NsNet, inventory_path: Path,

@@ -21,7 +21,7 @@ from .core.cluster import ClusterError, ClusterSource
 
 __all__ = ["main", "cli"]
 
-EXIT_OK, EXIT_PARTIAL, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_PARTIAL, EXIT_BAD_INPUT, EXIT_ABORTED = 0, 1, 2, 130
 
 
 class DefaultCommandGroup(click.Group):
@@ -84,6 +84,7 @@ def cli() -> None:
 @click.option("--accept-new-host-keys", is_flag=True, help="With -i: trust and record unknown SSH host keys.")
 @click.option("--wheelhouse", type=click.Path(path_type=Path), help="With -i: wheels for hosts without internet.")
 @click.option("--no-tui", is_flag=True, help="Plain progress output instead of the dashboard.")
+@click.option("--exit-when-done", is_flag=True, help="Dashboard: close when the run ends instead of waiting for q.")
 @click.option("--serve-progress", type=int, metavar="PORT", help="Serve GET /progress/{session} on 127.0.0.1:PORT.")
 @click.option("--sample", is_flag=True, help="Convert the bundled sample book.")
 def convert(book: Optional[Path], output: Optional[Path], fmt: Optional[str], bitrate: str, chapters: Optional[str],
@@ -91,8 +92,8 @@ def convert(book: Optional[Path], output: Optional[Path], fmt: Optional[str], bi
             speed: Optional[float], split_chapters: bool, subtitles: Optional[str], unit_chars: Optional[int],
             retries: int, local_workers: Optional[int], threads: int, worker_list: Optional[str],
             worker_token_file: Optional[Path], inventory: Optional[Path], no_bootstrap: bool,
-            accept_new_host_keys: bool, wheelhouse: Optional[Path], no_tui: bool, serve_progress: Optional[int],
-            sample: bool) -> None:
+            accept_new_host_keys: bool, wheelhouse: Optional[Path], no_tui: bool, exit_when_done: bool,
+            serve_progress: Optional[int], sample: bool) -> None:
     """Convert BOOK (EPUB, TXT, MD, HTML; more with calibre) into an audiobook."""
     from .core.run import RunOptions, default_output_for
     from .core.scheduler import SchedulerConfig
@@ -104,6 +105,13 @@ def convert(book: Optional[Path], output: Optional[Path], fmt: Optional[str], bi
 
         target_dir = (output.parent if output else Path.cwd())
         book = write_sample_epub(target_dir / "e2a-sample.epub")
+    use_tui = _want_dashboard(no_tui)
+    if book is None and use_tui and not list_chapters:
+        choice = _start_screen(inventory)
+        if choice is None:
+            raise click.exceptions.Exit(0)
+        book, inventory, chapters = choice.book, choice.inventory, choice.chapters
+        fmt = fmt or choice.fmt
     if book is None:
         raise _fail("no book given (try: e2a-tui --sample, or e2a-tui --help)")
     if not book.exists():
@@ -132,11 +140,43 @@ def convert(book: Optional[Path], output: Optional[Path], fmt: Optional[str], bi
     except (ClusterError, OSError) as exc:
         raise _fail(str(exc)) from None
     try:
-        code = asyncio.run(_convert(options, cluster, serve_progress))
+        if use_tui:
+            code = _dashboard(options, cluster, inventory, exit_when_done, serve_progress)
+        else:
+            code = asyncio.run(_convert(options, cluster, serve_progress))
     except KeyboardInterrupt:
         click.echo("e2a-tui: interrupted; finished units are kept, rerun the same command to resume", err=True)
         code = 130
     raise click.exceptions.Exit(code)
+
+
+def _want_dashboard(no_tui: bool) -> bool:
+    """The dashboard on a terminal; the headless view with --no-tui or when stdout is not a terminal."""
+    return not no_tui and sys.stdout.isatty() and sys.stdin.isatty()
+
+
+def _start_screen(inventory: Optional[Path]):
+    try:
+        from .dashboard.launch import pick_start
+    except ImportError as exc:  # textual missing: the headless path still works
+        raise _fail(f"the dashboard needs textual ({exc}); give a BOOK and --no-tui") from None
+    return pick_start(Path.cwd(), inventory)
+
+
+def _dashboard(options, cluster: ClusterSource, inventory: Optional[Path], exit_when_done: bool,
+               serve_port: Optional[int]) -> int:
+    """The Textual front end over the same RunSession; imported only here, so the core never needs textual."""
+    from .core.run import RunError
+
+    try:
+        from .dashboard.launch import run_dashboard
+    except ImportError as exc:
+        raise _fail(f"the dashboard needs textual ({exc}); use --no-tui") from None
+    try:
+        return run_dashboard(options, cluster, inventory=inventory, exit_when_done=exit_when_done,
+                             serve_port=serve_port)
+    except (RunError, ValueError, OSError) as exc:
+        raise _fail(str(exc)) from None
 
 
 def _list_chapters(book: Path, include_all: bool, chapters: Optional[str]) -> None:
@@ -174,8 +214,8 @@ def _make_cluster(worker_list: Optional[str], token_file: Optional[Path], invent
             inv = load_inventory(inventory)
         except InventoryError as exc:
             raise ClusterError(str(exc)) from None
-        return SshCluster(inv, bootstrap=not no_bootstrap, accept_new_host_keys=accept_new, wheelhouse=wheelhouse,
-                          on_event=lambda host, msg: click.echo(f"{host}: {msg}", err=True))
+        # bootstrap phases and connection news reach the front end as events (bind_events), not stderr
+        return SshCluster(inv, bootstrap=not no_bootstrap, accept_new_host_keys=accept_new, wheelhouse=wheelhouse)
     from .core.local import LocalCluster
 
     if local_workers is not None and local_workers < 1:
@@ -184,37 +224,45 @@ def _make_cluster(worker_list: Optional[str], token_file: Optional[Path], invent
 
 
 async def _convert(options, cluster: ClusterSource, serve_port: Optional[int]) -> int:
-    from .book.fingerprint import book_fingerprint
-    from .core.events import EventBus
-    from .core.journal import JournalError
-    from .core.progress_server import ProgressTracker, serve_progress
     from .assembly.errors import AssemblyError
-    from .core.run import BookRun, RunError
+    from .book.fingerprint import book_fingerprint
+    from .core.journal import JournalError
+    from .core.progress_server import serve_progress
+    from .core.run import RunError
+    from .core.session import RunSession
     from .frontends.headless import HeadlessRenderer, format_summary
 
-    bus = EventBus()
-    renderer = HeadlessRenderer(sys.stdout)
-    bus.subscribe(renderer)
     server = None
+    renderer = None
     try:
-        run = BookRun(options, cluster, bus)
+        session = RunSession(options, cluster)
+        renderer = HeadlessRenderer(session.state, sys.stdout)
+        session.subscribe(renderer)
         if serve_port is not None:
-            tracker = ProgressTracker(book_fingerprint(options.input)[:12])
-            bus.subscribe(tracker)
-            server = await serve_progress(tracker, serve_port)
-            click.echo(f"progress: http://127.0.0.1:{serve_port}/progress/{tracker.session_id}")
-        result = await run.run()
+            session_id = book_fingerprint(options.input)[:12]
+            server = await serve_progress(session, serve_port, session_id)
+            click.echo(f"progress: http://127.0.0.1:{serve_port}/progress/{session_id}")
+        result = await session.run()
     except (BookError, RunError, ClusterError, JournalError, AssemblyError, ValueError, OSError) as exc:
-        renderer.close()
+        if renderer is not None:
+            renderer.close()
         click.echo(f"e2a-tui: error: {exc}", err=True)
         return EXIT_BAD_INPUT
     finally:
-        renderer.close()
+        if renderer is not None:
+            renderer.close()
         if server is not None:
             server.cancel()
     click.echo(format_summary(result))
+    return exit_code_for(result)
+
+
+def exit_code_for(result) -> int:
+    """0 complete, 1 partial or stopped, 130 aborted (as Ctrl-C)."""
     if result.ok:
         return EXIT_OK
+    if result.outcome == "aborted":
+        return EXIT_ABORTED
     return EXIT_PARTIAL
 
 
@@ -222,7 +270,33 @@ def _register_ssh_commands() -> None:
     from .ssh.cli import COMMANDS
 
     for command in COMMANDS:
-        cli.add_command(command)
+        cli.add_command(_with_bootstrap_view(command) if command.name == "bootstrap" else command)
+
+
+def _with_bootstrap_view(command: click.Command) -> click.Command:
+    """``bootstrap`` on a terminal shows each host's phases live (the dashboard's bootstrap view)."""
+    plain = command.callback
+
+    def callback(inventory_path: Path, accept_new_host_keys: bool, wheelhouse: Optional[Path], quiet: bool,
+                 no_tui: bool) -> None:
+        if quiet or not _want_dashboard(no_tui):
+            return plain(inventory_path, accept_new_host_keys, wheelhouse, quiet)
+        from .ssh.inventory import InventoryError, load_inventory
+
+        try:
+            inv = load_inventory(inventory_path)
+        except InventoryError as exc:
+            raise _fail(str(exc)) from None
+        try:
+            from .dashboard.launch import run_bootstrap_view
+        except ImportError:  # no textual: the plain recap
+            return plain(inventory_path, accept_new_host_keys, wheelhouse, quiet)
+        raise click.exceptions.Exit(run_bootstrap_view(inv, accept_new_host_keys=accept_new_host_keys,
+                                                       wheelhouse=wheelhouse))
+
+    no_tui = click.Option(["--no-tui"], is_flag=True, help="Plain progress lines instead of the live view.")
+    return click.Command(command.name, params=[*command.params, no_tui], callback=callback, help=command.help,
+                         short_help=command.short_help)
 
 
 _register_ssh_commands()

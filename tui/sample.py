@@ -8,8 +8,10 @@ user's book.
 from __future__ import annotations
 
 import struct
+import zipfile
 import zlib
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 __all__ = ["SAMPLE_TITLE", "SAMPLE_AUTHOR", "SAMPLE_CHAPTERS", "write_sample_epub"]
 
@@ -62,38 +64,106 @@ def _cover_png(width: int = 96, height: int = 144) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
 
 
-def write_sample_epub(path: Path) -> Path:
-    """Write the sample book as an EPUB 3 file (with nav, cover and a copyright page to skip)."""
-    from ebooklib import epub
-
-    book = epub.EpubBook()
-    book.set_identifier("urn:e2a-tui:sample:lighthouse-clock")
-    book.set_title(SAMPLE_TITLE)
-    book.set_language("en")
-    book.add_author(SAMPLE_AUTHOR)
-    book.add_metadata("DC", "date", "2026-01-01")
-    book.add_metadata("DC", "publisher", "e2a-tui")
-    book.add_metadata("DC", "description", "A short story bundled with e2a-tui to try it out.")
-    book.set_cover("cover.png", _cover_png())
-
-    copyright_page = epub.EpubHtml(title="Copyright", file_name="copyright.xhtml", lang="en")
-    copyright_page.content = (
-        '<html xmlns:epub="http://www.idpf.org/2007/ops"><body><section epub:type="copyright-page">'
-        "<p>Copyright the e2a-tui Authors. This sample may be freely copied.</p></section></body></html>"
+def _xhtml(title: str, body: str) -> str:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n'
+        '<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops" '
+        'lang="en" xml:lang="en">\n'
+        f"<head><title>{escape(title)}</title></head>\n<body>{body}</body>\n</html>\n"
     )
-    book.add_item(copyright_page)
-    chapters = []
-    for number, (title, paragraphs) in enumerate(SAMPLE_CHAPTERS, start=1):
-        item = epub.EpubHtml(title=title, file_name=f"chapter{number}.xhtml", lang="en")
-        body = "".join(f"<p>{p}</p>" for p in paragraphs)
-        item.content = f"<html><body><section epub:type=\"chapter\"><h1>{title}</h1>{body}</section></body></html>"
-        book.add_item(item)
-        chapters.append(item)
-    book.toc = tuple(chapters)
-    book.add_item(epub.EpubNcx())
-    book.add_item(epub.EpubNav())
-    book.spine = [copyright_page, *chapters]
+
+
+_CONTAINER = (
+    '<?xml version="1.0" encoding="utf-8"?>\n'
+    '<container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">\n'
+    '  <rootfiles><rootfile full-path="EPUB/content.opf" media-type="application/oebps-package+xml"/></rootfiles>\n'
+    "</container>\n"
+)
+_IDENTIFIER = "urn:e2a-tui:sample:lighthouse-clock"
+
+
+def _opf(chapter_files: list[str]) -> str:
+    items = [
+        '<item id="cover-img" href="cover.png" media-type="image/png" properties="cover-image"/>',
+        '<item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>',
+        '<item id="ncx" href="toc.ncx" media-type="application/x-dtbncx+xml"/>',
+        '<item id="copyright" href="copyright.xhtml" media-type="application/xhtml+xml"/>',
+    ] + [f'<item id="chapter{i}" href="{name}" media-type="application/xhtml+xml"/>'
+         for i, name in enumerate(chapter_files, start=1)]
+    spine = ['<itemref idref="copyright"/>'] + [f'<itemref idref="chapter{i}"/>' for i in range(1, len(chapter_files) + 1)]
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="id" xml:lang="en">\n'
+        '  <metadata xmlns:dc="http://purl.org/dc/elements/1.1/">\n'
+        f'    <dc:identifier id="id">{_IDENTIFIER}</dc:identifier>\n'
+        f"    <dc:title>{escape(SAMPLE_TITLE)}</dc:title>\n"
+        "    <dc:language>en</dc:language>\n"
+        f'    <dc:creator id="creator">{escape(SAMPLE_AUTHOR)}</dc:creator>\n'
+        "    <dc:date>2026-01-01</dc:date>\n"
+        "    <dc:publisher>e2a-tui</dc:publisher>\n"
+        "    <dc:description>A short story bundled with e2a-tui to try it out.</dc:description>\n"
+        '    <meta property="dcterms:modified">2026-01-01T00:00:00Z</meta>\n'
+        '    <meta name="cover" content="cover-img"/>\n'
+        "  </metadata>\n"
+        "  <manifest>\n    " + "\n    ".join(items) + "\n  </manifest>\n"
+        '  <spine toc="ncx">\n    ' + "\n    ".join(spine) + "\n  </spine>\n"
+        "</package>\n"
+    )
+
+
+def _nav(chapter_files: list[str]) -> str:
+    links = "".join(
+        f'<li><a href="{name}">{escape(title)}</a></li>'
+        for name, (title, _) in zip(chapter_files, SAMPLE_CHAPTERS)
+    )
+    return _xhtml(SAMPLE_TITLE, f'<nav epub:type="toc" id="toc"><h2>{escape(SAMPLE_TITLE)}</h2><ol>{links}</ol></nav>')
+
+
+def _ncx(chapter_files: list[str]) -> str:
+    points = "".join(
+        f'<navPoint id="chapter{i}"><navLabel><text>{escape(title)}</text></navLabel>'
+        f'<content src="{name}"/></navPoint>'
+        for i, (name, (title, _)) in enumerate(zip(chapter_files, SAMPLE_CHAPTERS), start=1)
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<ncx xmlns="http://www.daisy.org/z3986/2005/ncx/" version="2005-1">'
+        f'<head><meta name="dtb:uid" content="{_IDENTIFIER}"/></head>'
+        f"<docTitle><text>{escape(SAMPLE_TITLE)}</text></docTitle><navMap>{points}</navMap></ncx>\n"
+    )
+
+
+def write_sample_epub(path: Path) -> Path:
+    """Write the sample book as an EPUB 3 file (with nav, cover and a copyright page to skip).
+
+    Written with :mod:`zipfile` and plain XHTML/OPF text, so the package needs no
+    EPUB library at run time.
+    """
+    chapter_files = [f"chapter{n}.xhtml" for n in range(1, len(SAMPLE_CHAPTERS) + 1)]
+    copyright_page = _xhtml(
+        "Copyright",
+        '<section epub:type="copyright-page">'
+        "<p>Copyright the e2a-tui Authors. This sample may be freely copied.</p></section>",
+    )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    epub.write_epub(str(path), book)
+    stamp = (2026, 1, 1, 0, 0, 0)
+
+    def put(zf: zipfile.ZipFile, name: str, data: bytes | str, compress: int = zipfile.ZIP_DEFLATED) -> None:
+        info = zipfile.ZipInfo(name, date_time=stamp)
+        info.compress_type = compress
+        zf.writestr(info, data.encode("utf-8") if isinstance(data, str) else data)
+
+    with zipfile.ZipFile(path, "w") as zf:
+        put(zf, "mimetype", "application/epub+zip", zipfile.ZIP_STORED)  # first and uncompressed (OCF)
+        put(zf, "META-INF/container.xml", _CONTAINER)
+        put(zf, "EPUB/content.opf", _opf(chapter_files))
+        put(zf, "EPUB/nav.xhtml", _nav(chapter_files))
+        put(zf, "EPUB/toc.ncx", _ncx(chapter_files))
+        put(zf, "EPUB/cover.png", _cover_png())
+        put(zf, "EPUB/copyright.xhtml", copyright_page)
+        for name, (title, paragraphs) in zip(chapter_files, SAMPLE_CHAPTERS):
+            body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
+            put(zf, f"EPUB/{name}",
+                _xhtml(title, f'<section epub:type="chapter"><h1>{escape(title)}</h1>{body}</section>'))
     return path

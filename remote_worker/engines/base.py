@@ -93,6 +93,34 @@ class Engine(abc.ABC):
         """CPU threads the engine is pinned to (0 when the backend decides)."""
         return 0
 
+    @property
+    def model(self) -> str:
+        """Which model is loaded (a folder or a model name), for ``/health`` and ``/status``."""
+        return self.voice
+
+    @property
+    def memory_mb(self) -> Optional[float]:
+        """GPU memory this loaded copy holds; None on CPU or when the backend cannot tell."""
+        return None
+
+    @property
+    def languages(self) -> list[str]:
+        """Languages the model speaks; empty when it does not say (then any is accepted)."""
+        return []
+
+    @property
+    def speakers(self) -> list[str]:
+        """Built-in speaker names, if the model has any."""
+        return []
+
+    def piece_limit(self, config: TTSConfig) -> int:
+        """Longest text one :meth:`synthesize` call takes whole for ``config`` (the worker splits longer)."""
+        return self.max_chars
+
+    def check_config(self, config: TTSConfig) -> Optional[str]:
+        """Why ``config`` cannot be spoken by this engine (one line, answered 422), or None."""
+        return None
+
 
 EngineFactory = Callable[..., Engine]
 
@@ -114,11 +142,14 @@ def get_engine(
     voice: Optional[str] = None,
     threads: Optional[int] = None,
     use_cuda: Optional[bool] = None,
+    **options: object,
 ) -> Engine:
     """Build (not load) the engine called ``name``.
 
     ``voice`` is engine specific (a Piper ``.onnx`` path); ``threads`` pins CPU
     threads; ``use_cuda`` None means "use the GPU when the backend can".
+    ``options`` whose value is not None go to the engine (e.g. ``model_dir``);
+    an engine that does not take one refuses it in one line.
     """
     key = (name or "").strip().lower()
     factory = _REGISTRY.get(key)
@@ -126,4 +157,11 @@ def get_engine(
         raise EngineError(f"unknown engine {name!r}; choose one of: {', '.join(engine_names())}")
     if threads is not None and threads < 1:
         raise EngineError(f"threads must be at least 1, got {threads}")
-    return factory(voice=voice, threads=threads, use_cuda=use_cuda)
+    extra = {k: v for k, v in options.items() if v is not None and v is not False}
+    try:
+        return factory(voice=voice, threads=threads, use_cuda=use_cuda, **extra)
+    except TypeError as exc:
+        if extra and "unexpected keyword" in str(exc):
+            flags = ", ".join("--" + k.replace("_", "-") for k in sorted(extra))
+            raise EngineError(f"engine {key} does not take {flags}") from None
+        raise

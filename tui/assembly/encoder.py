@@ -26,7 +26,7 @@ from tui.assembly.formats import check_bitrate, get_format
 from tui.assembly.model import ChapterAudio, Cue, EncodedChapter
 from tui.assembly.packets import list_packets
 from tui.assembly.parts import encode_part
-from tui.assembly.pcm import UnitInfo, read_unit, unit_info
+from tui.assembly.pcm import PcmInfo, read_unit, unit_info
 
 __all__ = ["ChapterEncoder"]
 
@@ -149,7 +149,7 @@ class ChapterEncoder:
         return dataclasses.replace(encoded, title=chapter.title, source=chapter)
 
     def _blocks(
-        self, chapter: ChapterAudio, infos: list[UnitInfo], rate: int, cues: list[Cue]
+        self, chapter: ChapterAudio, infos: list[PcmInfo], rate: int, cues: list[Cue]
     ) -> Iterator[np.ndarray]:
         """Each unit's samples in turn, collecting its sentences' cues on the way."""
         offset = 0

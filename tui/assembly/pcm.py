@@ -16,25 +16,25 @@ import soundfile as sf
 from tui.assembly.errors import AssemblyError
 from tui.assembly.ffmpeg import run_ffmpeg
 
-__all__ = ["UnitInfo", "unit_info", "read_unit"]
+__all__ = ["PcmInfo", "unit_info", "read_unit"]
 
 
 @dataclass(frozen=True)
-class UnitInfo:
+class PcmInfo:
     rate: int
     frames: int
     channels: int
 
 
-def unit_info(path: Path) -> UnitInfo:
+def unit_info(path: Path) -> PcmInfo:
     try:
         info = sf.info(str(path))
     except Exception as exc:  # soundfile raises LibsndfileError / RuntimeError / OSError
         raise AssemblyError(f"cannot read unit audio {Path(path).name}: {_reason(exc)}") from None
-    return UnitInfo(rate=int(info.samplerate), frames=int(info.frames), channels=int(info.channels))
+    return PcmInfo(rate=int(info.samplerate), frames=int(info.frames), channels=int(info.channels))
 
 
-def read_unit(ffmpeg: str, path: Path, info: UnitInfo, rate: int) -> np.ndarray:
+def read_unit(ffmpeg: str, path: Path, info: PcmInfo, rate: int) -> np.ndarray:
     """The unit's samples as float32 mono at ``rate``."""
     if info.rate == rate:
         try:

@@ -134,7 +134,18 @@ class WorkerClient:
         resp = await self._get("/status", timeout)
         return _parse(StatusResponse, resp, self.endpoint.name)
 
-    async def synthesize(self, unit: WorkUnit, settings: SynthesisSettings) -> SynthesisResult:
+    async def cancel(self, unit_id: str, attempt_id: Optional[int] = None, timeout: float = 2.0) -> bool:
+        """Ask the worker to stop ``unit_id`` between sentences; False if it was not in flight there
+        (or the worker could not be asked). Best effort: a dropped connection does the same."""
+        try:
+            params = {"attempt": str(attempt_id)} if attempt_id is not None else None
+            resp = await self._http.post(f"/cancel/{unit_id}", params=params, timeout=timeout)
+        except httpx.HTTPError:
+            return False
+        return resp.status_code == 200
+
+    async def synthesize(self, unit: WorkUnit, settings: SynthesisSettings,
+                         attempt_id: Optional[int] = None) -> SynthesisResult:
         """Send one unit, fetch its audio by URL (binary, no base64), return both."""
         request = ProcessChapterRequest(
             chapter_id=unit.id,
@@ -149,7 +160,9 @@ class WorkerClient:
         )
         started = time.monotonic()
         try:
-            resp = await self._http.post("/process_chapter", json=request.model_dump(exclude_none=True))
+            headers = {"X-E2A-Attempt": str(attempt_id)} if attempt_id is not None else None
+            resp = await self._http.post("/process_chapter", json=request.model_dump(exclude_none=True),
+                                         headers=headers)
         except httpx.HTTPError as exc:
             raise self._transport_error(exc) from None
         if resp.status_code == 503:

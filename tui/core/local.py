@@ -12,11 +12,13 @@ import secrets
 import sys
 import tempfile
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import httpx
 
 from .cluster import ClusterError, WorkerEndpoint
+from .events import Event, WorkerStateChanged
+from .waiting import poll_until
 
 __all__ = ["LocalCluster", "default_local_workers", "spawn_local_worker"]
 
@@ -120,18 +122,17 @@ async def _drain(proc: asyncio.subprocess.Process) -> None:
 
 
 async def _wait_healthy(base_url: str, token: str, timeout: float) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
     async with httpx.AsyncClient(trust_env=False, headers={"Authorization": f"Bearer {token}"}) as http:
-        while True:
+        async def loaded() -> Optional[bool]:
             try:
                 resp = await http.get(base_url + "/health", timeout=2.0)
-                if resp.status_code == 200 and resp.json().get("model_loaded", True):
-                    return
             except httpx.TransportError:
-                pass
-            if asyncio.get_running_loop().time() > deadline:
-                raise ClusterError(f"worker at {base_url} never became healthy")
-            await asyncio.sleep(0.1)
+                return None
+            return True if resp.status_code == 200 and resp.json().get("model_loaded", True) else None
+
+        ok, _ = await poll_until(loaded, timeout=timeout, interval=0.1)
+    if not ok:
+        raise ClusterError(f"worker at {base_url} never became healthy")
 
 
 def _tail(path: Path, lines: int = 3) -> str:
@@ -160,19 +161,49 @@ class LocalCluster:
         self._own_dir = workdir is None
         self.workdir: Optional[Path] = Path(workdir) if workdir else None  # made at start()
         self.workers: list[_LocalWorker] = []
+        self._publish: Optional[Callable[[Event], None]] = None
+        self.host_names = ("localhost",)
+
+    def bind_events(self, publish: Callable[[Event], None]) -> None:
+        """Where to announce workers as they start (the run session's bus)."""
+        self._publish = publish
+
+    def _announce(self, event: Event) -> None:
+        if self._publish is not None:
+            self._publish(event)
+
+    async def _spawn(self, name: str) -> "_LocalWorker":
+        assert self.workdir is not None
+        self._announce(WorkerStateChanged(name, "starting", "localhost"))
+        try:
+            return await spawn_local_worker(name, engine=self.engine, voice=self.voice, threads=self.threads,
+                                            workdir=self.workdir)
+        except ClusterError as exc:
+            self._announce(WorkerStateChanged(name, "down", "localhost", str(exc)))
+            raise
+
+    async def rebootstrap(self, host: str) -> list[WorkerEndpoint]:
+        """Start again the local workers that are no longer running; their endpoints (new ports)."""
+        if host != "localhost":
+            raise ClusterError(f"no host {host} among local workers")
+        restarted = []
+        for i, worker in enumerate(list(self.workers)):
+            if worker.proc.returncode is None:
+                continue
+            fresh = await self._spawn(worker.name)
+            self.workers[i] = fresh
+            restarted.append(fresh)
+        if not restarted:
+            raise ClusterError("every local worker is running; nothing to restart")
+        return [WorkerEndpoint(w.name, f"http://127.0.0.1:{w.port}", token=w.token, host="localhost")
+                for w in restarted]
 
     async def start(self) -> list[WorkerEndpoint]:
         if self.workdir is None:
             self.workdir = Path(tempfile.mkdtemp(prefix="e2a-local-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
-        results = await asyncio.gather(
-            *[
-                spawn_local_worker(f"local-{i + 1}", engine=self.engine, voice=self.voice,
-                                   threads=self.threads, workdir=self.workdir)
-                for i in range(self.count)
-            ],
-            return_exceptions=True,
-        )
+        results = await asyncio.gather(*[self._spawn(f"local-{i + 1}") for i in range(self.count)],
+                                       return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
         self.workers = [r for r in results if not isinstance(r, BaseException)]
         if not self.workers:

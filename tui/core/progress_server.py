@@ -1,74 +1,101 @@
-"""The seed's optional master endpoint ``GET /progress/{session_id}``, on loopback only."""
+"""The seed's optional master endpoint ``GET /progress/{session_id}``, on loopback only.
+
+It reports the session's state model (the numbers every other front end shows)
+and takes the session's commands: ``POST /progress/{session_id}/commands``
+with ``{"command": "pause"}`` (pause, resume, stop, abort, retry_chapter,
+requeue_chapter, retry_unit, drain, undrain, rebootstrap).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import time
+import socket
 from typing import Optional
+
+from pydantic import BaseModel
 
 from remote_worker.protocol import ProgressResponse
 
-from . import events as ev
+from . import commands as cmd
+from .state import RunState
 
-__all__ = ["ProgressTracker", "serve_progress"]
-
-
-class ProgressTracker:
-    """Folds core events into the numbers the progress endpoint reports."""
-
-    def __init__(self, session_id: str) -> None:
-        self.session_id = session_id
-        self.total_units = 0
-        self.total_chapters = 0
-        self.done_units = 0
-        self.failed_units = 0
-        self.done_chapters: set[int] = set()
-        self.est_audio = 0.0
-        self.audio = 0.0
-        self.started = time.monotonic()
-
-    def __call__(self, event: ev.Event) -> None:
-        if isinstance(event, ev.RunStarted):
-            self.total_units, self.total_chapters = event.total_units, event.total_chapters
-            self.est_audio, self.started = event.est_audio_seconds, time.monotonic()
-        elif isinstance(event, ev.UnitDone):
-            self.done_units += 1
-            if not event.reused:
-                self.audio += event.audio_seconds
-        elif isinstance(event, ev.UnitFailed) and event.quarantined:
-            self.failed_units += 1
-        elif isinstance(event, ev.ChapterDone):
-            self.done_chapters.add(event.chapter_index)
-
-    def snapshot(self) -> ProgressResponse:
-        elapsed = time.monotonic() - self.started
-        speed = self.audio / elapsed if elapsed > 0 else 0.0
-        remaining: Optional[float] = None
-        if speed > 0:
-            remaining = max(0.0, (self.est_audio - self.audio) / speed)
-        pct = 100.0 * self.done_units / self.total_units if self.total_units else 0.0
-        return ProgressResponse(
-            session_id=self.session_id, total_chapters=self.total_chapters,
-            completed_chapters=len(self.done_chapters), progress_percent=round(pct, 1),
-            estimated_time_remaining=None if remaining is None else round(remaining, 1),
-            total_units=self.total_units, completed_units=self.done_units, failed_units=self.failed_units,
-        )
+__all__ = ["progress_snapshot", "serve_progress", "CommandRequest", "command_from_request"]
 
 
-async def serve_progress(tracker: ProgressTracker, port: int, *, host: str = "127.0.0.1") -> "asyncio.Task[None]":
-    """Start the endpoint in this event loop; cancel the returned task to stop it."""
+def progress_snapshot(state: RunState, session_id: str) -> ProgressResponse:
+    """The seed's progress fields, read off the state model."""
+    o = state.overall
+    eta = state.eta()
+    return ProgressResponse(
+        session_id=session_id, total_chapters=sum(1 for c in state.chapters.values() if c.unit_ids),
+        completed_chapters=state.chapters_done(), progress_percent=round(state.percent(), 1),
+        estimated_time_remaining=None if eta is None else round(eta, 1),
+        total_units=o.units_total, completed_units=o.units_done, failed_units=o.units_quarantined,
+    )
+
+
+class CommandRequest(BaseModel):
+    command: str
+    chapter: Optional[int] = None  # 1-based, as the chapter list shows it
+    unit: Optional[str] = None
+    worker: Optional[str] = None
+    host: Optional[str] = None
+    redo: bool = False
+
+
+def command_from_request(body: CommandRequest) -> cmd.Command:
+    """A typed command from the JSON body; ValueError (one line) when it is incomplete or unknown."""
+    name = body.command.strip().lower().replace("-", "_")
+    simple = {"pause": cmd.Pause, "resume": cmd.Resume, "stop": cmd.Stop, "abort": cmd.Abort}
+    if name in simple:
+        return simple[name]()
+
+    def need(value, what: str):
+        if value is None:
+            raise ValueError(f"{name} needs {what}")
+        return value
+
+    if name == "retry_chapter":
+        return cmd.RetryChapter(need(body.chapter, "chapter") - 1)
+    if name == "requeue_chapter":
+        return cmd.RequeueChapter(need(body.chapter, "chapter") - 1, redo=body.redo)
+    if name == "retry_unit":
+        return cmd.RetryUnit(need(body.unit, "unit"))
+    if name == "drain":
+        return cmd.Drain(need(body.worker, "worker"))
+    if name == "undrain":
+        return cmd.Undrain(need(body.worker, "worker"))
+    if name == "rebootstrap":
+        return cmd.Rebootstrap(need(body.host, "host"))
+    raise ValueError(f"unknown command {body.command!r}")
+
+
+async def serve_progress(session, port: int, session_id: str, *, host: str = "127.0.0.1") -> "asyncio.Task[None]":
+    """Start the endpoint for ``session`` (a RunSession) in this event loop; cancel the task to stop it."""
     import uvicorn
     from fastapi import FastAPI, HTTPException
 
     app = FastAPI(title="e2a-tui progress")
 
-    @app.get("/progress/{session_id}", response_model=ProgressResponse)
-    async def progress(session_id: str) -> ProgressResponse:
-        if session_id != tracker.session_id:
-            raise HTTPException(status_code=404, detail=f"unknown session {session_id}")
-        return tracker.snapshot()
+    def check(sid: str) -> None:
+        if sid != session_id:
+            raise HTTPException(status_code=404, detail=f"unknown session {sid}")
 
-    import socket
+    @app.get("/progress/{sid}", response_model=ProgressResponse, responses={404: {"description": "unknown session"}})
+    async def progress(sid: str) -> ProgressResponse:
+        check(sid)
+        return progress_snapshot(session.state, session_id)
+
+    @app.post("/progress/{sid}/commands", status_code=202,
+              responses={404: {"description": "unknown session"}, 422: {"description": "bad command"}})
+    async def command(sid: str, body: CommandRequest) -> dict:
+        check(sid)
+        try:
+            typed = command_from_request(body)
+        except ValueError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+        session.send(typed)
+        return {"accepted": type(typed).__name__}
 
     sock = socket.socket()
     try:

@@ -423,6 +423,15 @@ class Scheduler:
                 count += 1
         return count
 
+    def retry_unit(self, unit_id: str) -> bool:
+        """Send one quarantined or backing-off unit again now, with fresh counters; False if it is neither."""
+        unit = self._unit(unit_id)
+        if unit.state not in (UnitState.QUARANTINED, UnitState.FAILED_WAIT):
+            return False
+        self._reset_counters(unit)
+        self._make_ready(unit)
+        return True
+
     def requeue_chapter(self, chapter_index: int, *, redo: bool = False) -> list[Assignment]:
         """Put the chapter's unfinished units (all of them with ``redo``) at the front of the queue.
 
@@ -461,10 +470,6 @@ class Scheduler:
 
     def unit_info(self, unit_id: str) -> UnitInfo:
         return self._unit(unit_id).info
-
-    def attempt(self, attempt_id: int) -> Assignment | None:
-        record = self._attempts.get(attempt_id)
-        return record.assignment if record else None
 
     def is_finished(self) -> bool:
         return all(u.state in (UnitState.DONE, UnitState.QUARANTINED) for u in self._units.values())
@@ -639,13 +644,12 @@ class Scheduler:
         )
 
     def _may_take(self, worker: _Worker, unit: _Unit) -> bool:
+        """A unit that failed on this worker waits for another eligible worker it has not failed on,
+        even a busy one: retrying where it failed would likely fail again and burn its retries."""
         if worker.worker_id not in unit.failed_workers:
             return True
         return not any(
-            other is not worker
-            and self._eligible(other)
-            and len(other.slots) < self.config.slots_per_worker
-            and other.worker_id not in unit.failed_workers
+            other is not worker and self._eligible(other) and other.worker_id not in unit.failed_workers
             for other in self._workers.values()
         )
 

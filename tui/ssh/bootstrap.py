@@ -22,6 +22,7 @@ from .forwards import forwarded, wait_healthy
 from .inventory import HostSpec, WorkerSpec, worker_name
 from .report import HostRecap
 from .wheel import ProjectWheel
+from remote_worker.requirements import requirements_for
 
 __all__ = [
     "BootstrapError",
@@ -39,6 +40,8 @@ MIN_FREE_MB = 1024
 STARTUP_TIMEOUT = 180.0
 
 EventSink = Callable[[str, str], None]
+#: (host, phase, detail) for the typed bootstrap phases
+PhaseSink = Callable[[str, str, str], None]
 
 
 class BootstrapError(Exception):
@@ -68,8 +71,11 @@ class Wheelhouse:
 
 
 def install_key(wheel: ProjectWheel, host: HostSpec) -> str:
-    """What the installed venv must match: this wheel's content, installed with this interpreter."""
-    return hashlib.sha256(f"{wheel.sha256}\n{host.python}".encode()).hexdigest()[:32]
+    """What the installed venv must match: this wheel's content, this interpreter, this engine's packages."""
+    parts = [wheel.sha256, host.python]
+    if host.engine != "piper" or host.system_site_packages:  # piper hosts keep the key they had
+        parts += [host.engine, ",".join(requirements_for(host.engine)), str(host.system_site_packages)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
 def worker_argv(host: HostSpec, worker: WorkerSpec) -> list[str]:
@@ -81,6 +87,8 @@ def worker_argv(host: HostSpec, worker: WorkerSpec) -> list[str]:
         argv += ["--threads", str(host.threads)]
     if host.voice:
         argv += ["--voice", host.voice]
+    if host.replicas_per_gpu > 1:
+        argv += ["--replicas", str(host.replicas_per_gpu)]
     return argv
 
 
@@ -96,22 +104,31 @@ class HostSession:
     """One open connection to a host and the agent calls made over it."""
 
     def __init__(self, host: HostSpec, conn: asyncssh.SSHClientConnection,
-                 on_event: Optional[EventSink] = None) -> None:
+                 on_event: Optional[EventSink] = None, on_phase: Optional[PhaseSink] = None) -> None:
         self.host = host
         self.conn = conn
         self.on_event = on_event
+        self.on_phase = on_phase
         self.agent = RemoteAgent(conn, host.name, host.python, host.workdir)
 
     @classmethod
     async def open(cls, host: HostSpec, *, accept_new_host_keys: bool = False,
-                   on_event: Optional[EventSink] = None, attempts: int = 3) -> "HostSession":
+                   on_event: Optional[EventSink] = None, on_phase: Optional[PhaseSink] = None,
+                   attempts: int = 3) -> "HostSession":
+        if on_phase:
+            on_phase(host.name, "connect", host.target())
         conn = await connect_host(host, accept_new_host_keys=accept_new_host_keys,
                                   on_event=on_event, attempts=attempts)
-        return cls(host, conn, on_event)
+        return cls(host, conn, on_event, on_phase)
 
     def event(self, message: str) -> None:
         if self.on_event:
             self.on_event(self.host.name, message)
+
+    def phase(self, phase: str, detail: str = "") -> None:
+        """Announce a bootstrap phase (connect, preflight, upload, venv, install, start, healthy, failed)."""
+        if self.on_phase:
+            self.on_phase(self.host.name, phase, detail)
 
     async def close(self) -> None:
         self.conn.close()
@@ -145,6 +162,7 @@ async def _upload(session: HostSession, wheel: ProjectWheel, wheelhouse: Optiona
     remote_wheel = f"{wheel_dir}/{wheel.name}"
     size_mb = (sum(f.stat().st_size for f in missing) + wheel.path.stat().st_size) / (1024 * 1024)
     session.event(f"uploading {len(missing) + 1} wheel(s), {size_mb:.1f} MB")
+    session.phase("upload", f"{len(missing) + 1} wheel(s), {size_mb:.1f} MB")
     try:
         async with session.conn.start_sftp_client() as sftp:
             await sftp.put(str(wheel.path), f"{workdir}/wheels/{remote_wheel}")
@@ -163,6 +181,7 @@ async def _start_worker(session: HostSession, worker: WorkerSpec, spec: dict,
                         startup_timeout: float) -> None:
     host = session.host
     session.event(f"starting {worker.name} on 127.0.0.1:{worker.remote_port}")
+    session.phase("start", worker.name)
     started = await session.agent.call("start", f"start {worker.name}", slug=worker.slug, argv=spec["argv"],
                                        env=spec["env"], spec=spec)
     async with forwarded(session.conn, worker.remote_port) as base_url:
@@ -220,6 +239,7 @@ async def bootstrap_host(
     changes: list[str] = []
     step = "preflight"
     try:
+        session.phase("preflight")
         pre = await session.resolve_workdir()
         if pre["problems"]:
             return HostRecap(host.name, "failed", step, "; ".join(pre["problems"]), changes=changes)
@@ -232,9 +252,14 @@ async def bootstrap_host(
             step = "upload"
             remote_wheel = await _upload(session, wheel, wheelhouse)
             step = "install"
+            session.phase("install" if state.get("venv_ok") else "venv",
+                          "installing" + (" from the wheelhouse" if wheelhouse else "")
+                          + ("" if state.get("venv_ok") else " into a new venv"))
             session.event("installing into the venv" + (" from the wheelhouse" if wheelhouse else ""))
             result = await session.agent.call("install", "install", timeout=3600.0, wheel=remote_wheel, key=key,
-                                              offline=wheelhouse is not None)
+                                              offline=wheelhouse is not None,
+                                              requirements=requirements_for(host.engine),
+                                              system_site_packages=host.system_site_packages)
             if not result.get("ok"):
                 output = list(result.get("output") or [])
                 errors = [ln.strip() for ln in output if ln.strip().startswith("ERROR:")]

@@ -16,7 +16,9 @@ from typing import Callable, Optional
 
 import asyncssh
 
+from ..core import events as ev
 from ..core.cluster import ClusterError, WorkerEndpoint
+from ..core.waiting import Backoff, retry
 from .bootstrap import BootstrapError, HostSession, Wheelhouse, bootstrap_host
 from .connection import HostUnreachable, SshError
 from .forwards import check_health, open_forward
@@ -65,10 +67,35 @@ class SshCluster:
         self._wheel: Optional[ProjectWheel] = None
         self._house: Optional[Wheelhouse] = None
         self._stopping = False
+        self._publish: Optional[Callable[[ev.Event], None]] = None
+
+    @property
+    def host_names(self) -> tuple[str, ...]:
+        return tuple(h.name for h in self.inventory.hosts)
+
+    def bind_events(self, publish: Callable[[ev.Event], None]) -> None:
+        """Publish typed bootstrap phases, recaps and connection news (instead of text on stderr)."""
+        self._publish = publish
 
     def _event(self, host: str, message: str) -> None:
         if self.on_event:
             self.on_event(host, message)
+        if self._publish is not None:
+            level = "warning" if any(w in message for w in ("lost", "failed", "unreachable", "not running")) \
+                else "info"
+            self._publish(ev.Notice(level, f"{host}: {message}"))
+
+    def _phase(self, host: str, phase: str, detail: str = "") -> None:
+        if self._publish is not None:
+            self._publish(ev.HostPhase(host, phase, detail))
+
+    def _recapped(self, recap: HostRecap) -> None:
+        if self._publish is None:
+            return
+        if not recap.ok:
+            self._publish(ev.HostPhase(recap.host, "failed", recap.message))
+        self._publish(ev.HostRecapped(recap.host, recap.state, recap.step or "", recap.message,
+                                      tuple(recap.output[-10:]), tuple(recap.changes), tuple(recap.workers)))
 
     def is_connected(self, host: str) -> bool:
         link = self._links.get(host)
@@ -82,7 +109,7 @@ class SshCluster:
             except (BootstrapError, WheelBuildError) as exc:
                 raise ClusterError(str(exc)) from None
         self._stopping = False
-        results = await asyncio.gather(*(self._start_host(h) for h in self.inventory.hosts))
+        results = await asyncio.gather(*(self._start_and_recap(h) for h in self.inventory.hosts))
         self.recaps = [r for r, _ in results]
         endpoints = [e for _, eps in results for e in eps]
         if not endpoints:
@@ -92,12 +119,58 @@ class SshCluster:
             raise ClusterError(f"no remote worker is available ({reasons})")
         return endpoints
 
-    async def _start_host(self, host: HostSpec) -> tuple[HostRecap, list[WorkerEndpoint]]:
+    async def _start_and_recap(self, host: HostSpec, ports: Optional[dict[str, int]] = None
+                               ) -> tuple[HostRecap, list[WorkerEndpoint]]:
+        """One host brought up; its recap is published the moment it is known, not after every host."""
+        recap, endpoints = await self._start_host(host, ports)
+        if endpoints and not recap.workers:
+            recap.workers = [e.name for e in endpoints]
+        self._recapped(recap)
+        if endpoints:
+            self._phase(host.name, "healthy", f"{len(endpoints)} worker(s)")
+        return recap, endpoints
+
+    async def rebootstrap(self, host_name: str) -> list[WorkerEndpoint]:
+        """Bootstrap one host again (reconnect, reinstall what changed, restart what is not running) and
+        reopen its forwards on the same local ports; returns its endpoints."""
+        host = next((h for h in self.inventory.hosts if h.name == host_name), None)
+        if host is None:
+            raise ClusterError(f"no host {host_name} in {self.inventory.path}")
+        try:
+            if self._wheel is None:
+                self._house = Wheelhouse.open(self.wheelhouse) if self.wheelhouse is not None else None
+                self._wheel = await asyncio.to_thread(project_wheel)
+        except (BootstrapError, WheelBuildError) as exc:
+            raise ClusterError(str(exc)) from None
+        old = self._links.get(host_name)
+        ports: dict[str, int] = {}
+        if old is not None:
+            ports = dict(old.local_ports)
+            if old.watcher is not None:
+                old.watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await old.watcher
+            self._close_listeners(old)
+            if old.session is not None:
+                await old.session.close()
+        saved, self.bootstrap = self.bootstrap, True
+        try:
+            recap, endpoints = await self._start_and_recap(host, ports)
+        finally:
+            self.bootstrap = saved
+        self.recaps = [r for r in self.recaps if r.host != host_name] + [recap]
+        if not endpoints:
+            raise ClusterError(f"{recap.state}{' at ' + recap.step if recap.step else ''}: {recap.message}")
+        return endpoints
+
+    async def _start_host(self, host: HostSpec, ports: Optional[dict[str, int]] = None
+                          ) -> tuple[HostRecap, list[WorkerEndpoint]]:
         link = _HostLink(host)
+        link.local_ports.update(ports or {})
         self._links[host.name] = link
         try:
             session = await HostSession.open(host, accept_new_host_keys=self.accept_new_host_keys,
-                                             on_event=self.on_event)
+                                             on_event=self.on_event, on_phase=self._phase)
         except HostUnreachable as exc:
             self._event(host.name, f"unreachable: {exc.message}")
             return HostRecap(host.name, "unreachable", "connect", exc.message), []
@@ -181,27 +254,32 @@ class SshCluster:
             self._close_listeners(link)
             link.session = None
             self._event(link.host.name, "connection lost; its workers are out until it comes back")
-            delay = 1.0
-            while not self._stopping:
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RECONNECT_MAX_DELAY)
-                try:
-                    link.session = await HostSession.open(link.host, on_event=None, attempts=1)
-                    _, ready = await self._prepare(link)
-                    ready = [w for w in ready if w.name in link.local_ports]
-                    if not ready:
-                        raise SshError(link.host.name, "no worker running after reconnect")
-                    await self._open_forwards(link, ready)
-                except SshError as exc:
-                    if link.session is not None:
-                        await link.session.close()
-                        link.session = None
-                    self._close_listeners(link)
-                    self._event(link.host.name, f"reconnect failed ({exc.message}); next try in {delay:g} s")
-                    continue
-                link.connected = True
-                self._event(link.host.name, "reconnected")
-                break
+            try:
+                await retry(lambda: self._reconnect(link), retryable=lambda exc: isinstance(exc, SshError),
+                            backoff=Backoff(1.0, 2.0, RECONNECT_MAX_DELAY), keep_going=lambda: not self._stopping,
+                            on_retry=lambda exc, delay: self._event(
+                                link.host.name, f"reconnect failed ({getattr(exc, 'message', exc)}); "
+                                                f"next try in {delay:g} s"))
+            except SshError:
+                return  # stopping
+            link.connected = True
+            self._event(link.host.name, "reconnected")
+
+    async def _reconnect(self, link: _HostLink) -> None:
+        """One try at bringing a lost host back: connect, find its workers, reopen their forwards."""
+        try:
+            link.session = await HostSession.open(link.host, on_event=None, on_phase=None, attempts=1)
+            _, ready = await self._prepare(link)
+            ready = [w for w in ready if w.name in link.local_ports]
+            if not ready:
+                raise SshError(link.host.name, "no worker running after reconnect")
+            await self._open_forwards(link, ready)
+        except SshError:
+            if link.session is not None:
+                await link.session.close()
+                link.session = None
+            self._close_listeners(link)
+            raise
 
     @staticmethod
     def _close_listeners(link: _HostLink) -> None:

@@ -15,6 +15,7 @@ from typing import Callable, Optional
 
 import asyncssh
 
+from ..core.waiting import Backoff, retry
 from . import hostkeys
 from .inventory import HostSpec
 
@@ -48,7 +49,12 @@ class SshError(Exception):
 
 
 class HostUnreachable(SshError):
-    """No SSH session could be had (network, sshd, authentication)."""
+    """No SSH session could be had (network, sshd, authentication).
+
+    ``transient``: a network failure that may pass (worth retrying); a refused login or host key is not.
+    """
+
+    transient = False
 
 
 class HostKeyRefused(HostUnreachable):
@@ -153,30 +159,30 @@ async def connect_host(
     on_event: Optional[EventSink] = None,
 ) -> asyncssh.SSHClientConnection:
     """Open a verified connection, retrying network failures with backoff (not key or login failures)."""
-    delay = 0.5
-    recorded = False
-    attempt = 0
-    while True:
-        attempt += 1
-        known = hostkeys.load_known_hosts(hostkeys.known_hosts_path(host))
-        try:
-            return await asyncssh.connect(**_options(host, known, connect_timeout))
-        except asyncssh.HostKeyNotVerifiable:
-            if recorded:
-                raise HostKeyRefused(host.name, "host key changed while it was being recorded") from None
-            recorded = await _host_key_problem(host, accept_new_host_keys, connect_timeout, on_event)
-            attempt -= 1
-            continue
-        except asyncssh.PermissionDenied as exc:
-            raise _unreachable(host, exc) from None
-        except (OSError, asyncssh.Error, asyncio.TimeoutError) as exc:
-            problem = _unreachable(host, exc, connect_timeout)
-            if attempt >= attempts:
+
+    async def once() -> asyncssh.SSHClientConnection:
+        recorded = False
+        while True:
+            known = hostkeys.load_known_hosts(hostkeys.known_hosts_path(host))
+            try:
+                return await asyncssh.connect(**_options(host, known, connect_timeout))
+            except asyncssh.HostKeyNotVerifiable:
+                if recorded:
+                    raise HostKeyRefused(host.name, "host key changed while it was being recorded") from None
+                recorded = await _host_key_problem(host, accept_new_host_keys, connect_timeout, on_event)
+            except asyncssh.PermissionDenied as exc:
+                raise _unreachable(host, exc) from None
+            except (OSError, asyncssh.Error, asyncio.TimeoutError) as exc:
+                problem = _unreachable(host, exc, connect_timeout)
+                problem.transient = True
                 raise problem from None
-            if on_event:
-                on_event(host.name, f"connect failed ({problem.message}); retrying in {delay:g} s")
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 8.0)
+
+    def told(exc: BaseException, delay: float) -> None:
+        if on_event and isinstance(exc, HostUnreachable):
+            on_event(host.name, f"connect failed ({exc.message}); retrying in {delay:g} s")
+
+    return await retry(once, retryable=lambda exc: getattr(exc, "transient", False), attempts=attempts,
+                       backoff=Backoff(0.5, 2.0, 8.0), on_retry=told)
 
 
 async def run_command(

@@ -16,6 +16,8 @@ from typing import AsyncIterator, Awaitable, Callable, Optional
 import asyncssh
 import httpx
 
+from ..core.waiting import poll_until
+
 __all__ = ["open_forward", "forwarded", "HealthReport", "check_health", "wait_healthy"]
 
 
@@ -45,6 +47,8 @@ class HealthReport:
     problem: Optional[str]
     health: Optional[dict] = None
     status: Optional[dict] = None
+    #: waiting longer will not help (the worker refuses the token we hold)
+    final: bool = False
 
     @property
     def ok(self) -> bool:
@@ -72,7 +76,7 @@ async def check_health(base_url: str, token: Optional[str], timeout: float = 5.0
         except httpx.HTTPError as exc:
             return HealthReport(f"/status gave no answer ({type(exc).__name__})", body)
         if status.status_code == 401:
-            return HealthReport("the worker does not accept the token on record", body)
+            return HealthReport("the worker does not accept the token on record", body, final=True)
         if status.status_code != 200:
             return HealthReport(f"/status answered {status.status_code}", body)
         try:
@@ -91,19 +95,19 @@ async def wait_healthy(
     poll: float = 0.5,
 ) -> HealthReport:
     """Poll until healthy, the process is gone (``still_running`` says so), or ``timeout`` passes."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    next_alive_check = loop.time() + 2.0
-    report = HealthReport("not checked yet")
-    while True:
-        report = await check_health(base_url, token, timeout=min(5.0, timeout))
-        if report.ok or report.problem == "the worker does not accept the token on record":
-            return report
-        now = loop.time()
-        if still_running is not None and now >= next_alive_check:
-            next_alive_check = now + 2.0
-            if not await still_running():
-                return HealthReport("the worker process exited", report.health)
-        if now >= deadline:
-            return HealthReport(f"not healthy after {timeout:.0f} s: {report.problem}", report.health)
-        await asyncio.sleep(poll)
+    last = HealthReport("not checked yet")
+
+    async def check() -> Optional[HealthReport]:
+        nonlocal last
+        last = await check_health(base_url, token, timeout=min(5.0, timeout))
+        return last if last.ok or last.final else None
+
+    async def exited() -> Optional[str]:
+        return None if still_running is None or await still_running() else "the worker process exited"
+
+    report, reason = await poll_until(check, timeout=timeout, interval=poll, give_up=exited)
+    if report is not None:
+        return report
+    if reason == "timeout":
+        return HealthReport(f"not healthy after {timeout:.0f} s: {last.problem}", last.health)
+    return HealthReport(reason, last.health)

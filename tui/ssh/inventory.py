@@ -84,6 +84,10 @@ class _Fields(BaseModel):
     voice: Optional[str] = None
     model_dir: Optional[str] = None
     threads: Optional[int] = Field(default=None, ge=1, le=256)
+    #: model copies per worker (one worker per GPU), each serving one unit at once (e2a-worker --replicas)
+    replicas_per_gpu: int = Field(default=1, ge=1, le=16)
+    #: let the host's venv see system packages, so an installed CUDA torch is used, not downloaded again
+    system_site_packages: bool = False
     worker_port: int = Field(default=DEFAULT_WORKER_PORT, ge=1024, le=65535)
     env: dict[str, str] = Field(default_factory=dict)
 

@@ -244,8 +244,9 @@ def _run(argv, env=None, timeout=1800):
     return proc.returncode, proc.stdout
 
 
-def _venv_matches(workdir):
-    """True if the venv was made by this interpreter (same home and version): else it is rebuilt."""
+def _venv_matches(workdir, system_site_packages=False):
+    """True if the venv was made by this interpreter (same home and version) with the same view of
+    the system's packages: else it is rebuilt."""
     cfg = _read(os.path.join(workdir, VENV, "pyvenv.cfg")) or ""
     values = {}
     for line in cfg.splitlines():
@@ -254,8 +255,10 @@ def _venv_matches(workdir):
             values[key.strip()] = value.strip()
     base = getattr(sys, "_base_executable", None) or sys.executable
     version = "%d.%d." % sys.version_info[:2]
+    sees_system = values.get("include-system-site-packages", "false").lower() == "true"
     return (values.get("home") == os.path.dirname(base)
-            and (values.get("version") or values.get("version_info") or "").startswith(version))
+            and (values.get("version") or values.get("version_info") or "").startswith(version)
+            and sees_system == bool(system_site_packages))
 
 
 def install(args):
@@ -265,10 +268,13 @@ def install(args):
     mark = os.path.join(workdir, INSTALL_MARK)
     if os.path.exists(mark):
         os.remove(mark)
-    if not os.path.exists(py) or not _venv_matches(workdir):
+    system_site = bool(args.get("system_site_packages"))
+    if not os.path.exists(py) or not _venv_matches(workdir, system_site):
         venv_dir = os.path.join(workdir, VENV)
         shutil.rmtree(venv_dir, ignore_errors=True)
-        code, out = _run([sys.executable, "-m", "venv", venv_dir])
+        # --system-site-packages lets a host's own CUDA torch serve the venv instead of a second download
+        code, out = _run([sys.executable, "-m", "venv"] + (["--system-site-packages"] if system_site else [])
+                         + [venv_dir])
         if code != 0:
             return {"ok": False, "step": "venv", "output": _tail(out)}
     env = dict(os.environ)
@@ -279,7 +285,11 @@ def install(args):
         # only the uploaded wheels count; a pip.conf index on the host must not mask a missing one
         env["PIP_CONFIG_FILE"] = os.devnull
         base += ["--no-index", "--find-links", os.path.join(workdir, WHEELHOUSE)]
-    code, out = _run(base + [wheel], env=env)
+    requirements = args.get("requirements")
+    if requirements is None:  # an older orchestrator: the wheel's own (full) dependency list
+        code, out = _run(base + [wheel], env=env)
+    else:  # only what a worker needs: no terminal UI, SSH client or ebook parser on the host
+        code, out = _run(base + list(requirements), env=env) if requirements else (0, "")
     if code != 0:
         return {"ok": False, "step": "pip install", "output": _tail(out)}
     # same version, new content: pip would keep the old files without this

@@ -1,0 +1,74 @@
+"""What a run is asked to do: every setting of one conversion, validated in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from ..assembly.errors import AssemblyError
+from ..assembly.ffmpeg import find_ffmpeg
+from ..assembly.formats import check_bitrate
+from .scheduler import SchedulerConfig
+
+__all__ = ["RunOptions", "RunError", "FORMATS", "default_output_for", "validate_options"]
+
+FORMATS = ("m4b", "mp3", "opus", "flac")
+
+
+class RunError(Exception):
+    """Bad input or configuration for a run; ``str()`` is one line for the user (exit 2)."""
+
+
+@dataclass
+class RunOptions:
+    input: Path
+    output: Optional[Path] = None
+    fmt: str = "m4b"
+    bitrate: str = "64k"
+    chapters: Optional[str] = None
+    include_all: bool = False
+    lexicon: Optional[Path] = None
+    engine: str = "piper"
+    voice: Optional[str] = None
+    length_scale: Optional[float] = None
+    unit_chars: Optional[int] = None
+    max_sentence_chars: int = 400
+    split_chapters: bool = False
+    subtitles: Optional[str] = None
+    sentence_gap_ms: int = 250
+    paragraph_gap_ms: int = 600
+    chapter_gap_ms: int = 1200
+    #: audio seconds per encoded segment, from long (few ffmpeg runs) early in a run down to
+    #: short near its end (little left to encode after the last unit)
+    segment_seconds_max: float = 300.0
+    segment_seconds_min: float = 20.0
+    telemetry_interval: float = 2.0
+    telemetry_timeout: float = 2.0
+    #: telemetry rounds in a row without an answer after which a worker counts as hung (its units are
+    #: requeued; it is probed again and rejoins when it answers)
+    unresponsive_after: int = 3
+    give_up_after: float = 180.0
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+
+    @property
+    def output_path(self) -> Path:
+        return Path(self.output) if self.output else default_output_for(self.input, self.fmt)
+
+
+def default_output_for(input_path: Path, fmt: str) -> Path:
+    """``book.epub`` → ``book.m4b`` next to the input."""
+    return input_path.with_suffix("." + fmt)
+
+
+def validate_options(options: RunOptions) -> None:
+    """Raise :class:`RunError` (one line) for settings no worker could fix."""
+    if options.fmt not in FORMATS:
+        raise RunError(f"unknown output format {options.fmt!r}; choose one of {', '.join(FORMATS)}")
+    if options.subtitles not in (None, "vtt", "srt"):
+        raise RunError(f"unknown subtitle format {options.subtitles!r}; choose vtt or srt")
+    try:
+        check_bitrate(options.bitrate)
+        find_ffmpeg()
+    except AssemblyError as exc:
+        raise RunError(str(exc)) from None

@@ -1,0 +1,82 @@
+"""Pure text helpers for the dashboard: durations, bars, sparklines, state colours.
+
+Kept apart from the widgets so every number is formatted one way and the
+formatting can be tested without an app.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+from rich.text import Text
+
+__all__ = [
+    "duration",
+    "bar",
+    "sparkline",
+    "memory",
+    "state_text",
+    "percent",
+    "speed",
+    "STATE_STYLES",
+]
+
+#: One style per state word; plain ANSI names read in both the light and the dark theme.
+STATE_STYLES = {
+    "done": "bold green", "up": "green", "healthy": "bold green", "complete": "bold green",
+    "running": "bold cyan", "busy": "bold cyan", "starting": "yellow", "probing": "yellow",
+    "queued": "dim", "paused": "yellow", "draining": "magenta", "stopping": "magenta",
+    "failed": "bold red", "quarantined": "bold red", "down": "bold red", "unreachable": "bold red",
+    "aborted": "bold red", "partial": "yellow", "stopped": "yellow", "changed": "cyan", "ok": "green",
+}
+
+_SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def duration(seconds: Optional[float]) -> str:
+    """``1:02:03`` / ``2:03``; ``--:--`` when unknown."""
+    if seconds is None:
+        return "--:--"
+    seconds = max(0, int(round(seconds)))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def bar(fraction: float, width: int) -> str:
+    """A fixed-width bar of full and light blocks."""
+    fraction = min(1.0, max(0.0, fraction))
+    full = int(round(fraction * width))
+    return "█" * full + "░" * (width - full)
+
+
+def sparkline(values: Iterable[float], width: int) -> str:
+    """The last ``width`` values as block characters scaled to their own maximum."""
+    tail = list(values)[-width:]
+    if not tail:
+        return ""
+    top = max(tail)
+    if top <= 0:
+        return _SPARKS[0] * len(tail)
+    return "".join(_SPARKS[min(len(_SPARKS) - 1, int(v / top * (len(_SPARKS) - 1) + 0.5))] for v in tail)
+
+
+def memory(used_mb: Optional[float], total_mb: Optional[float], width: int = 6) -> Text:
+    """GPU memory as ``██░░ 3.1/8.0G``; a dash without a GPU."""
+    if used_mb is None or not total_mb:
+        return Text("-", style="dim")
+    frac = used_mb / total_mb
+    style = "red" if frac > 0.9 else ("yellow" if frac > 0.75 else "green")
+    return Text.assemble((bar(frac, width), style), f" {used_mb / 1024:.1f}/{total_mb / 1024:.1f}G")
+
+
+def state_text(state: str) -> Text:
+    return Text(state, style=STATE_STYLES.get(state, ""))
+
+
+def percent(value: Optional[float]) -> str:
+    return "-" if value is None else f"{value:.0f}%"
+
+
+def speed(x_real_time: float) -> str:
+    return f"{x_real_time:.1f}×" if x_real_time > 0 else "-"
