@@ -18,6 +18,7 @@ from typing import AsyncIterator, Optional, Sequence, Union
 import anyio
 import numpy as np
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import Path as PathParam
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -263,20 +264,31 @@ def create_app(
         return VoiceResponse(sha256=info.sha256, size_bytes=info.size_bytes, sample_rate=info.sample_rate,
                              seconds=info.seconds, created=created)
 
-    @guarded.get("/voices/{sha256}", response_model=VoiceResponse, responses={404: {"description": "not here"}})
-    async def get_voice(sha256: str) -> VoiceResponse:
-        info = worker.voices.get(sha256) if worker.voices is not None else None
-        if info is None:
-            raise HTTPException(status_code=404, detail=f"no voice {sha256} on this worker")
-        return _voice_response(info)
-
-    @guarded.put(
+    @guarded.api_route(
         "/voices/{sha256}",
+        methods=["GET", "PUT"],
         response_model=VoiceResponse,
-        responses={400: {"description": "hash mismatch"}, 413: {"description": "too large"},
-                   415: {"description": "not audio"}, 422: {"description": "unusable audio"}},
+        responses={
+            201: {"description": "stored (PUT)", "model": VoiceResponse},
+            404: {"description": "no such voice here (GET)"},
+            409: {"description": "the body's sha256 is not the one named in the URL (PUT)"},
+            413: {"description": "larger than 16 MiB (PUT)"},
+            415: {"description": "not audio (PUT)"},
+            422: {"description": "not a sha256, or audio too short or too long (PUT)"},
+            **apidocs.unauthorised(guarded_by_token),
+        },
+        openapi_extra={"requestBody": {"required": False, "content": {
+            "audio/wav": {"schema": {"type": "string", "format": "binary"}},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}},
     )
-    async def put_voice(sha256: str, request: Request) -> JSONResponse:
+    async def voice(request: Request, sha256: str = PathParam(pattern="^[0-9a-f]{64}$")) -> JSONResponse:
+        """GET: is this reference voice here? PUT: store it (the URL names the file's sha256, so a
+        client checks with GET and never sends the same voice twice)."""
+        if request.method == "GET":
+            info = worker.voices.get(sha256) if worker.voices is not None else None
+            if info is None:
+                raise HTTPException(status_code=404, detail=f"no voice {sha256} on this worker")
+            return JSONResponse(content=_voice_response(info).model_dump())
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_VOICE_BYTES:
             raise HTTPException(status_code=413, detail=f"reference voice larger than {MAX_VOICE_BYTES} bytes")
@@ -419,7 +431,8 @@ def create_app(
         worker.metrics.units.labels("failed").inc()
         return JSONResponse(status_code=500, content={"detail": detail})
 
-    @guarded.post("/cancel/{chapter_id}", responses={404: {"description": "no such unit in flight"}})
+    @guarded.post("/cancel/{chapter_id}", responses={404: {"description": "no such unit in flight"},
+                                                     **apidocs.unauthorised(guarded_by_token)})
     async def cancel_unit(chapter_id: str, attempt: Optional[str] = None) -> dict:
         """Stop a unit between two sentences (a protocol extension; a dropped connection does the same).
 
