@@ -18,12 +18,13 @@ from typing import AsyncIterator, Optional, Sequence, Union
 import anyio
 import numpy as np
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import Path as PathParam
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 
-from . import __version__
-from .audio import MEDIA_TYPES, assemble, encode
+from . import __version__, apidocs
+from .audio import MEDIA_TYPES, AssembledAudio, assemble, encode, silence_samples
 from .downloads import DEFAULT_TTL_SECONDS, DownloadStore
 from .engines.base import Engine, EngineError
 from .gpu import GpuProbe
@@ -43,6 +44,7 @@ from .protocol import (
 )
 from .scheduler import EngineRunner, WorkerBusy
 from .security import bearer_guard
+from .textsafe import one_line
 from .voices import MAX_VOICE_BYTES, VoiceError, VoiceInfo, VoiceStore
 from .workdir import WorkDir, sweep_stale
 
@@ -57,8 +59,10 @@ _LOG = logging.getLogger(__name__)
 def check_limits(body: ProcessChapterRequest, max_sentence_chars: int = MAX_SENTENCE_CHARS) -> Optional[str]:
     """Why ``body`` is beyond what the worker accepts, as one line; None when it is fine.
 
-    A sentence longer than the engine speaks at once is not refused: the worker
-    splits it (``speaking.py``). Only the request's own limits apply here.
+    Each rule here is also stated in the request schema. A sentence longer than the engine speaks
+    at once is not refused: the worker splits it (``speaking.py``). ``paragraph_starts`` entries
+    past the last sentence are not refused either: no schema can tie them to the length of
+    ``sentences``, and a paragraph break after the end changes nothing, so they are ignored.
     """
     sentences = body.sentences
     if len(sentences) > MAX_SENTENCES:
@@ -70,9 +74,6 @@ def check_limits(body: ProcessChapterRequest, max_sentence_chars: int = MAX_SENT
     total = sum(len(s) for s in sentences)
     if total > MAX_TOTAL_CHARS:
         return f"request has {total} characters in all (limit {MAX_TOTAL_CHARS})"
-    for index in body.paragraph_starts:
-        if not 0 <= index < len(sentences):
-            return f"paragraph_starts holds {index}, outside 0..{len(sentences) - 1}"
     if not any(s.strip() for s in sentences):
         return "nothing to speak: every sentence is empty"
     return None
@@ -83,7 +84,7 @@ def _validation_summary(exc: RequestValidationError) -> str:
     for error in exc.errors()[:5]:
         where = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "body"
         parts.append(f"{where}: {error.get('msg', 'invalid')}")
-    return "invalid request: " + "; ".join(parts)
+    return one_line("invalid request: " + "; ".join(parts))
 
 
 class _Worker:
@@ -186,6 +187,7 @@ def create_app(
             worker.close()
 
     docs = token is None
+    guarded_by_token = token is not None
     app = FastAPI(
         title="e2a worker",
         version=__version__,
@@ -220,15 +222,15 @@ def create_app(
 
     guarded = APIRouter(dependencies=[Depends(bearer_guard(token))])
 
-    @guarded.get("/status", response_model=StatusResponse)
+    @guarded.get("/status", response_model=StatusResponse, responses=apidocs.unauthorised(guarded_by_token))
     async def status() -> StatusResponse:
         runner = worker.runner
         snap = worker.gpu.snapshot()
         return StatusResponse(
             status="busy" if runner.busy else "idle",
             current_chapter=runner.current,
-            gpu_memory_free_mb=snap.memory_free_mb,
-            uptime_seconds=time.monotonic() - worker.started,
+            gpu_memory_free_mb=int(snap.memory_free_mb or 0),
+            uptime_seconds=int(time.monotonic() - worker.started),
             queued=runner.queued,
             engine=engine.name,
             voice=engine.voice,
@@ -262,20 +264,31 @@ def create_app(
         return VoiceResponse(sha256=info.sha256, size_bytes=info.size_bytes, sample_rate=info.sample_rate,
                              seconds=info.seconds, created=created)
 
-    @guarded.get("/voices/{sha256}", response_model=VoiceResponse, responses={404: {"description": "not here"}})
-    async def get_voice(sha256: str) -> VoiceResponse:
-        info = worker.voices.get(sha256) if worker.voices is not None else None
-        if info is None:
-            raise HTTPException(status_code=404, detail=f"no voice {sha256} on this worker")
-        return _voice_response(info)
-
-    @guarded.put(
+    @guarded.api_route(
         "/voices/{sha256}",
+        methods=["GET", "PUT"],
         response_model=VoiceResponse,
-        responses={400: {"description": "hash mismatch"}, 413: {"description": "too large"},
-                   415: {"description": "not audio"}, 422: {"description": "unusable audio"}},
+        responses={
+            201: {"description": "stored (PUT)", "model": VoiceResponse},
+            404: {"description": "no such voice here (GET)"},
+            409: {"description": "the body's sha256 is not the one named in the URL (PUT)"},
+            413: {"description": "larger than 16 MiB (PUT)"},
+            415: {"description": "not audio (PUT)"},
+            422: {"description": "not a sha256, or audio too short or too long (PUT)"},
+            **apidocs.unauthorised(guarded_by_token),
+        },
+        openapi_extra={"requestBody": {"required": False, "content": {
+            "audio/wav": {"schema": {"type": "string", "format": "binary"}},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}},
     )
-    async def put_voice(sha256: str, request: Request) -> JSONResponse:
+    async def voice(request: Request, sha256: str = PathParam(pattern="^[0-9a-f]{64}$")) -> JSONResponse:
+        """GET: is this reference voice here? PUT: store it (the URL names the file's sha256, so a
+        client checks with GET and never sends the same voice twice)."""
+        if request.method == "GET":
+            info = worker.voices.get(sha256) if worker.voices is not None else None
+            if info is None:
+                raise HTTPException(status_code=404, detail=f"no voice {sha256} on this worker")
+            return JSONResponse(content=_voice_response(info).model_dump())
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_VOICE_BYTES:
             raise HTTPException(status_code=413, detail=f"reference voice larger than {MAX_VOICE_BYTES} bytes")
@@ -308,7 +321,11 @@ def create_app(
             raise HTTPException(status_code=422, detail=problem)
         return config
 
-    @guarded.get("/metrics")
+    @guarded.get(
+        "/metrics",
+        response_class=Response,
+        responses=apidocs.metrics_responses(guarded_by_token),
+    )
     async def metrics() -> Response:
         return Response(worker.metrics.render(), media_type=CONTENT_TYPE)
 
@@ -316,7 +333,7 @@ def create_app(
         "/process_chapter",
         response_model=ProcessChapterResponse,
         response_model_exclude_none=True,
-        responses={422: {"description": "invalid or too large"}, 503: {"description": "busy"}},
+        responses=apidocs.chapter_responses(guarded_by_token),
     )
     async def process_chapter(body: ProcessChapterRequest, request: Request) -> ProcessChapterResponse:
         problem = check_limits(body)
@@ -346,10 +363,10 @@ def create_app(
                 body.chapter_id, body.sentences, tts_config, _flag_reader(cancel), cancel
             )
         except EngineError as exc:
-            return _failed(f"engine {engine.name} failed: {exc}")
+            return _failed(one_line(f"engine {engine.name} failed: {exc}"))
         except Exception as exc:  # any engine bug must still come back as one JSON line
             _LOG.exception("synthesis of unit %r failed", body.chapter_id)
-            return _failed(f"synthesis failed: {type(exc).__name__}: {exc}")
+            return _failed(one_line(f"synthesis failed: {type(exc).__name__}: {exc}"))
         finally:
             runner.leave()
             watcher.cancel()
@@ -373,9 +390,10 @@ def create_app(
             paragraph_starts=body.paragraph_starts,
             trailing_gap_ms=body.trailing_gap_ms,
         )
-        if assembled.num_samples == 0 or not any(end > start for start, end in assembled.spans):
-            worker.metrics.units.labels("invalid").inc()
-            raise HTTPException(status_code=422, detail="nothing to speak: the engine produced no audio")
+        if not any(end > start for start, end in assembled.spans):
+            # Text that is not blank but has nothing to pronounce ("—", "…"): the schema allows it, so it
+            # is answered, with a short silence rather than a refusal that would fail the unit for good.
+            assembled = _silence(rate, max(body.trailing_gap_ms, body.sentence_gap_ms), len(body.sentences))
         data, digest = await anyio.to_thread.run_sync(_encode_and_hash, assembled.samples, rate, body.audio_format)
 
         response = ProcessChapterResponse(
@@ -413,7 +431,8 @@ def create_app(
         worker.metrics.units.labels("failed").inc()
         return JSONResponse(status_code=500, content={"detail": detail})
 
-    @guarded.post("/cancel/{chapter_id}", responses={404: {"description": "no such unit in flight"}})
+    @guarded.post("/cancel/{chapter_id}", responses={404: {"description": "no such unit in flight"},
+                                                     **apidocs.unauthorised(guarded_by_token)})
     async def cancel_unit(chapter_id: str, attempt: Optional[str] = None) -> dict:
         """Stop a unit between two sentences (a protocol extension; a dropped connection does the same).
 
@@ -427,7 +446,12 @@ def create_app(
             flag.set()
         return {"cancelled": len(flags)}
 
-    @guarded.get("/download/{file_id}", name="download")
+    @guarded.get(
+        "/download/{file_id}",
+        name="download",
+        response_class=FileResponse,
+        responses=apidocs.download_responses(guarded_by_token),
+    )
     async def download(file_id: str) -> FileResponse:
         item = worker.downloads.get(file_id) if worker.downloads is not None else None
         if item is None:
@@ -435,7 +459,14 @@ def create_app(
         return FileResponse(item.path, media_type=MEDIA_TYPES[item.audio_format], filename=item.name)
 
     app.include_router(guarded)
+    apidocs.finish_schema(app, MAX_SENTENCE_CHARS, guarded=guarded_by_token)  # longer ones are split, not refused
     return app
+
+
+def _silence(sample_rate: int, milliseconds: int, sentences: int) -> AssembledAudio:
+    """At least one sample of silence; every sentence a zero-length span at its start."""
+    samples = np.zeros(max(1, silence_samples(milliseconds, sample_rate)), dtype=np.float32)
+    return AssembledAudio(samples=samples, sample_rate=sample_rate, spans=[(0, 0)] * sentences)
 
 
 def _timings(spans: list[tuple[float, float]], spoken: list) -> list[SentenceTiming]:

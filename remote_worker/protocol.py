@@ -8,9 +8,9 @@ keeps working unchanged.
 
 from __future__ import annotations
 
-from typing import Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr
 
 __all__ = [
     "PROTOCOL_VERSION",
@@ -29,6 +29,9 @@ __all__ = [
     "StatusResponse",
     "ProgressResponse",
     "ErrorResponse",
+    "InvalidRequestResponse",
+    "JsonInt",
+    "WholeNumber",
 ]
 
 PROTOCOL_VERSION = 1
@@ -37,6 +40,20 @@ PROTOCOL_VERSION = 1
 MAX_SENTENCES = 2000
 MAX_SENTENCE_CHARS = 4000
 MAX_TOTAL_CHARS = 200_000
+
+def _json_integer(value: Any) -> Any:
+    """What JSON Schema calls an integer: 3 or 3.0, never true/false or "3"."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("Input should be a valid integer")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("Input should be a valid integer")
+        return int(value)
+    return value
+
+
+#: An integer as JSON Schema defines it, so every request the schema allows is accepted.
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
 
 AudioFormat = Literal["flac", "wav", "mp3"]
 ResponseMode = Literal["base64", "url"]
@@ -52,7 +69,7 @@ class TTSConfig(BaseModel):
     model_name: Optional[str] = None
     # extensions
     length_scale: Optional[float] = Field(default=None, gt=0.1, le=5.0, description="speaking rate; >1 slower")
-    speaker_id: Optional[int] = None
+    speaker_id: Optional[JsonInt] = None
     #: cloning engines: an uploaded voice's sha256 (``PUT /voices/{sha256}``) or a WAV path on the worker host
     speaker_wav: Optional[str] = None
     #: a built-in speaker of the model (XTTS-v2: needs ``speakers_xtts.pth`` in the model folder)
@@ -64,18 +81,36 @@ class ProcessChapterRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    chapter_id: Union[int, str]
-    sentences: list[str] = Field(min_length=1)
+    # JSON true/false and numeric strings are not integers, as the schema says
+    chapter_id: Union[JsonInt, StrictStr]
+    #: The limits beyond ``min_length`` are checked by the worker (``check_limits``) so its 422 can say
+    #: which sentence is too long; they are declared here so the schema states every rule it can.
+    sentences: list[str] = Field(
+        min_length=1,
+        description=(
+            f"at most {MAX_SENTENCES} sentences of at most {MAX_SENTENCE_CHARS} characters each (less if the "
+            f"engine speaks less), {MAX_TOTAL_CHARS} characters in all, and at least one that is not blank"
+        ),
+        json_schema_extra={
+            "maxItems": MAX_SENTENCES,
+            "items": {"type": "string", "maxLength": MAX_SENTENCE_CHARS},
+            "contains": {"type": "string", "pattern": r"\S"},
+        },
+    )
     tts_config: TTSConfig = Field(default_factory=TTSConfig)
     # extensions
     response_mode: ResponseMode = "base64"
     audio_format: AudioFormat = "flac"
-    sentence_gap_ms: int = Field(default=250, ge=0, le=5000)
-    paragraph_gap_ms: int = Field(default=600, ge=0, le=10000)
+    sentence_gap_ms: JsonInt = Field(default=250, ge=0, le=5000)
+    paragraph_gap_ms: JsonInt = Field(default=600, ge=0, le=10000)
     #: indices into ``sentences`` that begin a new paragraph (gap before them is paragraph_gap_ms)
-    paragraph_starts: list[int] = Field(default_factory=list)
+    paragraph_starts: list[Annotated[int, Field(ge=0, le=MAX_SENTENCES - 1), BeforeValidator(_json_integer)]] = Field(
+        default_factory=list,
+        max_length=MAX_SENTENCES,
+        description="indices into sentences that open a paragraph; any past the last sentence are ignored",
+    )
     #: silence appended after the last sentence (so joined units keep their rhythm)
-    trailing_gap_ms: int = Field(default=0, ge=0, le=10000)
+    trailing_gap_ms: JsonInt = Field(default=0, ge=0, le=10000)
 
 
 class SentenceTiming(BaseModel):
@@ -148,11 +183,26 @@ class VoiceResponse(BaseModel):
     created: bool = False
 
 
+def _whole_number(value: Any) -> Any:
+    """None → 0 and floats → rounded ints, so replies of older workers (null, 12.7) still parse."""
+    if value is None:
+        return 0
+    if isinstance(value, float):
+        return int(round(value)) if value == value else 0  # NaN → 0
+    return value
+
+
+#: An int on the wire (the seed declares ``int``); lenient about what older workers sent.
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+
+
 class StatusResponse(BaseModel):
+    """Seed fields are ints as the design declares them: 0 MB free when there is no GPU."""
+
     status: Literal["idle", "busy"] = "idle"
     current_chapter: Optional[Union[int, str]] = None
-    gpu_memory_free_mb: Optional[float] = None
-    uptime_seconds: float = 0.0
+    gpu_memory_free_mb: WholeNumber = 0
+    uptime_seconds: WholeNumber = 0
     # extensions
     queued: int = 0
     engine: str = ""
@@ -195,4 +245,12 @@ class ProgressResponse(BaseModel):
 
 
 class ErrorResponse(BaseModel):
+    """Every refusal and failure: one line saying why."""
+
     detail: str
+
+
+class InvalidRequestResponse(ErrorResponse):
+    """422: ``detail`` is one line; ``errors`` lists pydantic's findings when the body failed validation."""
+
+    errors: list[dict[str, Any]] = Field(default_factory=list)

@@ -92,12 +92,12 @@ class VoiceStore:
     def put(self, sha256: str, data: bytes) -> tuple[VoiceInfo, bool]:
         """Store ``data`` under its hash; ``(info, created)``. Raises :class:`VoiceError`."""
         if not is_voice_hash(sha256):
-            raise VoiceError("voice id must be the sha256 of the file in lowercase hex (64 characters)", 400)
+            raise VoiceError("voice id must be the sha256 of the file in lowercase hex (64 characters)", 422)
         if len(data) > MAX_VOICE_BYTES:
             raise VoiceError(f"reference voice is {len(data)} bytes (limit {MAX_VOICE_BYTES})", 413)
         actual = hashlib.sha256(data).hexdigest()
         if actual != sha256:
-            raise VoiceError(f"body has sha256 {actual}, not the {sha256} named in the URL", 400)
+            raise VoiceError(f"body has sha256 {actual}, not the {sha256} named in the URL", 409)
         existing = self.get(sha256)
         if existing is not None:
             return existing, False

@@ -127,11 +127,11 @@ def test_calibre_conversion_result_is_read_as_epub(tmp_path, monkeypatch):
     source = make_prose_epub(tmp_path / "made.epub", [["Converted text."]], title="Converted")
     monkeypatch.setenv("PATH", _fake_converter(tmp_path, (
         "import shutil, sys\n"
-        "assert sys.argv[1].endswith('.fb2') and sys.argv[2].endswith('.epub')\n"
+        "assert sys.argv[1].endswith('.odt') and sys.argv[2].endswith('.epub')\n"
         f"shutil.copy({str(source)!r}, sys.argv[2])\n"
     )))
-    path = tmp_path / "novel.fb2"
-    path.write_text("<FictionBook/>")
+    path = tmp_path / "novel.odt"
+    path.write_bytes(b"PK\x03\x04 not really an ODT")
     book = load_book(path)
     assert book.chapters[0].paragraphs == ["Converted text."]
     assert book.source_path == path

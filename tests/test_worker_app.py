@@ -26,6 +26,8 @@ class RefusingPiper(PiperEngine):
             raise EngineError("voice cannot say that")
         if sentence == "CRASH":
             raise RuntimeError("unexpected state")
+        if sentence == "ESCAPES":
+            raise RuntimeError("bad \x1b[2J\x1b]0;owned\x07 text\r\nsecond\x9b31m line\u2028end")
         return super().synthesize(sentence, config)
 
 
@@ -54,6 +56,16 @@ def test_engine_error_is_500_with_json_detail(served):
     r = client.post("/process_chapter", json={"chapter_id": 1, "sentences": ["Fine.", "ENGINE-ERROR"]})
     assert r.status_code == 500
     assert r.json() == {"detail": "engine piper failed: voice cannot say that"}
+
+
+def test_engine_error_detail_carries_no_control_characters(served):
+    """The detail is shown on the orchestrator's terminal: no escape sequences, no line breaks."""
+    client, _, _ = served
+    r = client.post("/process_chapter", json={"chapter_id": 1, "sentences": ["ESCAPES"]})
+    assert r.status_code == 500
+    detail = r.json()["detail"]
+    assert detail == "synthesis failed: RuntimeError: bad [2J ]0;owned text second 31m line end"
+    assert not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in detail)
 
 
 def test_unexpected_engine_exception_is_500_and_the_worker_carries_on(served):

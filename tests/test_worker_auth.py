@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +75,21 @@ def test_with_the_token_everything_works(authorised):
 def test_token_never_reaches_the_log(worker, authorised):
     authorised.get("/status")
     assert TOKEN not in worker.stderr()
+
+
+def test_token_is_not_on_the_command_line_nor_in_any_reply(worker, anonymous, authorised):
+    """``ps`` shows every user the command line; /status, errors and metrics are read by clients."""
+    cmdline = Path(f"/proc/{worker.proc.pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    assert "--token-file" in cmdline and TOKEN not in cmdline
+    ps = subprocess.run(["ps", "-ww", "-o", "args=", "-p", str(worker.proc.pid)], capture_output=True, text=True)
+    if ps.returncode == 0:  # procps is optional; /proc above is what ps reads
+        assert "remote_worker" in ps.stdout and TOKEN not in ps.stdout
+    half = TOKEN[: len(TOKEN) // 2]
+    replies = [
+        authorised.get("/status").text,
+        authorised.get("/metrics").text,
+        anonymous.get("/status", headers={"Authorization": f"Bearer {half}"}).text,
+        authorised.post("/process_chapter", json={"chapter_id": 1, "sentences": []}).text,
+    ]
+    for text in replies:
+        assert TOKEN not in text and half not in text

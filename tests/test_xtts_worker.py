@@ -129,11 +129,11 @@ def test_voice_upload_is_checked_and_kept_by_hash(served):
     digest = hashlib.sha256(data).hexdigest()
     assert client.get(f"/voices/{digest}").status_code == 404
     wrong = client.put(f"/voices/{'0' * 64}", content=data)
-    assert wrong.status_code == 400 and "sha256" in wrong.json()["detail"]
+    assert wrong.status_code == 409 and "sha256" in wrong.json()["detail"]
     junk = b"this is not audio at all" * 10
     not_audio = client.put(f"/voices/{hashlib.sha256(junk).hexdigest()}", content=junk)
     assert not_audio.status_code == 415 and "not an audio file" in not_audio.json()["detail"]
-    assert client.put("/voices/abc", content=data).status_code == 400
+    assert client.put("/voices/abc", content=data).status_code == 422
     first = client.put(f"/voices/{digest}", content=data)
     assert first.status_code == 201 and first.json()["created"] is True
     again = client.put(f"/voices/{digest}", content=data)

@@ -1,7 +1,10 @@
 """Formats we do not parse ourselves, through calibre's ``ebook-convert`` when it is installed.
 
 The book is converted to EPUB in a private temporary folder and read with the
-EPUB reader, so every check that applies to EPUB files applies here too.
+EPUB reader, so every check that applies to EPUB files applies here too. The
+converted EPUB has lost the source's landmarks, so front and back matter is
+then recognised by title and position (:mod:`matter`). FB2 is read directly
+(:mod:`fb2`); ``.fbz`` (zipped FB2) still goes through calibre.
 """
 
 from __future__ import annotations
@@ -12,12 +15,13 @@ import tempfile
 from pathlib import Path
 
 from .epub import load_epub
+from .matter import drop_unmarked_matter
 from .model import Book, BookError
 
 __all__ = ["CALIBRE_SUFFIXES", "CONVERT_TIMEOUT_S", "load_with_calibre"]
 
 CALIBRE_SUFFIXES = (
-    ".azw", ".azw3", ".azw4", ".docx", ".fb2", ".fbz", ".lit", ".mobi", ".odt", ".pdb", ".pdf", ".prc", ".rtf",
+    ".azw", ".azw3", ".azw4", ".docx", ".fbz", ".lit", ".mobi", ".odt", ".pdb", ".pdf", ".prc", ".rtf",
 )
 CONVERT_TIMEOUT_S = 900
 
@@ -57,10 +61,12 @@ def load_with_calibre(path: Path, *, include_all: bool = False, timeout_s: float
             reason = _last_line(proc.stderr) if proc.stderr.strip() else _last_line(proc.stdout)
             raise BookError(f"ebook-convert could not convert {path.name}: {reason}")
         try:
-            book = load_epub(out, include_all=include_all)
+            book = load_epub(out, include_all=include_all, rejoin_pieces=True)
         except BookError as exc:
             raise BookError(str(exc).replace(out.name, path.name)) from None
     if not book.meta.title or book.meta.title == out.stem:
         book.meta.title = path.stem
     book.source_path = path
+    if not include_all:
+        drop_unmarked_matter(book)  # the converted EPUB has no landmarks left to go by
     return book

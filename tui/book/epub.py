@@ -29,6 +29,9 @@ __all__ = ["load_epub", "chapters_from_blocks", "DraftChapter"]
 
 _DOC_LIMIT = 64 << 20
 _NORM = re.compile(r"[\W_]+", re.UNICODE)
+# How calibre names the pieces of one source file it split (``index_split_003.html``,
+# ``text/part0007.html``, ``text/part0000_split_002.html``).
+_CALIBRE_PIECE = re.compile(r"^(?:(?P<part>(?:.*/)?part)\d+(?:_split_\d+)?|(?P<stem>.+)_split_\d+)\.x?html?$")
 
 
 @dataclass
@@ -100,16 +103,30 @@ def _document_title(root: etree._Element) -> str:
     return ""
 
 
+def _piece_group(path: str) -> str:
+    """The source file a calibre-made piece came from (its own path when it is no such piece)."""
+    m = _CALIBRE_PIECE.match(path)
+    if not m:
+        return path
+    return m.group("part") or m.group("stem") or path
+
+
 class _Builder:
-    def __init__(self, archive: EpubArchive, pkg: Package, include_all: bool) -> None:
+    def __init__(self, archive: EpubArchive, pkg: Package, include_all: bool, rejoin_pieces: bool = False) -> None:
         self.archive = archive
         self.pkg = pkg
         self.include_all = include_all
+        # pieces of one split file share one chapter level: the shallowest TOC level in any of them
+        self.group_top: dict[str, int] = {}
+        self.rejoin_pieces = rejoin_pieces
         self.warnings = list(pkg.warnings)
         self.drafts: list[DraftChapter] = []
         self.toc_by_path: dict[str, list[TocEntry]] = {}
         for entry in pkg.toc:
             self.toc_by_path.setdefault(entry.path, []).append(entry)
+            if rejoin_pieces:
+                group = _piece_group(entry.path)
+                self.group_top[group] = min(self.group_top.get(group, entry.depth), entry.depth)
         self.skipped_docs: set[str] = set()
         self.skipped_fragments: dict[str, set[str]] = {}
         for mark in pkg.landmarks:
@@ -147,6 +164,11 @@ class _Builder:
             skipped.append(target)
 
         entries = self.toc_by_path.get(path, [])
+        continuation = False
+        if self.rejoin_pieces and _piece_group(path) != path:
+            top_of_group = self.group_top.get(_piece_group(path))
+            entries = [e for e in entries if e.depth == top_of_group]
+            continuation = not entries and bool(self.drafts)
         doc_title = ""
         cuts: dict[etree._Element, str] = {}
         titles: dict[str, str] = {}
@@ -175,6 +197,9 @@ class _Builder:
             else:
                 title = doc_title
                 source = path
+            if continuation and seg.key is None:
+                self.drafts[-1].blocks.extend(seg.blocks)  # the rest of a file calibre split
+                continue
             if not title:
                 heading = next((b.text for b in seg.blocks[:4] if b.heading), "")
                 if not heading and self.pkg.toc and self.drafts:
@@ -190,15 +215,19 @@ class _Builder:
         return f"Chapter {len(self.drafts) + 1}"
 
 
-def load_epub(path: Path, *, include_all: bool = False) -> Book:
-    """Read an EPUB file; BookError with a one-line message for anything unusable."""
+def load_epub(path: Path, *, include_all: bool = False, rejoin_pieces: bool = False) -> Book:
+    """Read an EPUB file; BookError with a one-line message for anything unusable.
+
+    ``rejoin_pieces``: the EPUB was written by calibre from another format, and files it split
+    (``index_split_NNN.html``) are cut into chapters as the one file they were.
+    """
     path = Path(path)
     with EpubArchive(path) as archive:
         pkg = read_package(archive)
-        builder = _Builder(archive, pkg, include_all)
+        builder = _Builder(archive, pkg, include_all, rejoin_pieces)
         chapters = chapters_from_blocks(builder.build())
         if not chapters and not include_all:
-            hidden = chapters_from_blocks(_Builder(archive, pkg, True).build())
+            hidden = chapters_from_blocks(_Builder(archive, pkg, True, rejoin_pieces).build())
             if hidden:
                 raise BookError(
                     f"{path.name} has text only in front/back matter or non-linear items; use --include-all to read it"

@@ -7,6 +7,7 @@ from typing import Union
 
 from .calibre import CALIBRE_SUFFIXES, load_with_calibre
 from .epub import load_epub
+from .fb2 import load_fb2
 from .model import Book, BookError
 from .textfiles import load_html, load_markdown, load_text
 
@@ -14,6 +15,7 @@ __all__ = ["load_book", "SUPPORTED_SUFFIXES"]
 
 _READERS = {
     ".epub": load_epub,
+    ".fb2": load_fb2,
     ".txt": load_text,
     ".text": load_text,
     ".md": load_markdown,

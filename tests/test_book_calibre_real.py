@@ -1,0 +1,126 @@
+"""The real calibre: the shared EPUBs made into MOBI, AZW3, DOCX and FB2 by ``ebook-convert``, read back.
+
+The converted files have lost the EPUB's landmarks and ``epub:type``s, so front and back matter
+(title page, contents, notes...) must be recognised by title and position; the chapters must be
+the EPUB's, never fewer. FB2 is read by our own reader, the rest through ``ebook-convert`` again.
+Conversions are slow, so they are made once per session and cached in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from _book_helpers import SHARED_BOOKS
+from tui.book.ingest import load_book
+from tui.book.matter import GENERIC_TITLE
+
+EBOOK_CONVERT = shutil.which("ebook-convert")
+pytestmark = pytest.mark.skipif(
+    EBOOK_CONVERT is None, reason="calibre's ebook-convert is not installed (apt-get install calibre)"
+)
+
+BOOKS = ("wasteland", "trees", "childrens-literature")
+#: format → extra ebook-convert options. "fb2-toc" is FB2 sectioned by the table of contents.
+FORMATS = {"mobi": [], "azw3": [], "docx": [], "fb2": [], "fb2-toc": ["--sectionize", "toc"]}
+WORD_TOLERANCE = 0.06  # MOBI keeps line numbers and note markers the EPUB's classes hid
+
+
+@pytest.fixture(scope="session")
+def converted(tmp_path_factory) -> dict[tuple[str, str], Path]:
+    """(book, format) → the converted file; made once per session."""
+    folder = tmp_path_factory.mktemp("calibre-made")
+    out: dict[tuple[str, str], Path] = {}
+    for book in BOOKS:
+        source = SHARED_BOOKS / f"{book}.epub"
+        if not source.is_file():
+            continue
+        for fmt, options in FORMATS.items():
+            target = folder / f"{book}.{fmt}".replace(".fb2-toc", ".toc.fb2")
+            started = time.monotonic()
+            result = subprocess.run(
+                [EBOOK_CONVERT, str(source), str(target), *options],
+                capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, cwd=folder,
+            )
+            assert result.returncode == 0 and target.is_file(), result.stderr[-2000:]
+            print(f"ebook-convert {book} → {fmt}: {time.monotonic() - started:.1f} s")
+            out[(book, fmt)] = target
+    return out
+
+
+def _source(book: str) -> Path:
+    path = SHARED_BOOKS / f"{book}.epub"
+    if not path.is_file():
+        pytest.skip(f"{path} is not present")
+    return path
+
+
+def _same_chapters(epub_book, other, fmt: str) -> None:
+    assert len(other.chapters) == len(epub_book.chapters), [c.title for c in other.chapters]
+    for mine, theirs in zip(epub_book.chapters, other.chapters):
+        # titles may gain a page number calibre kept ("169 SECTION IV ..."); the words must be the same
+        assert mine.title in theirs.title, (mine.title, theirs.title)
+        assert theirs.words == pytest.approx(mine.words, rel=WORD_TOLERANCE), (fmt, mine.title)
+        assert not GENERIC_TITLE.match(theirs.title)
+
+
+@pytest.mark.parametrize("fmt", ["mobi", "azw3", "docx", "fb2-toc"])
+@pytest.mark.parametrize("book", BOOKS)
+def test_converted_book_has_the_epubs_chapters(converted, book, fmt):
+    expected = load_book(_source(book))
+    got = load_book(converted[(book, fmt)])
+    _same_chapters(expected, got, fmt)
+    assert got.meta.title.startswith(expected.meta.title.split(":")[0])
+    text = "\n".join(ch.text for ch in got.chapters)
+    if book == "wasteland":
+        assert "For Ezra Pound" not in text  # the title page, which no longer says it is one
+        assert "Not only the title" not in text  # the notes, last, named "NOTES ON ..."
+    if book == "childrens-literature":
+        assert not text.startswith("THE CONTENTS")
+
+
+@pytest.mark.parametrize("fmt", ["mobi", "azw3", "docx", "fb2", "fb2-toc"])
+def test_include_all_still_reads_the_matter_that_was_skipped(converted, fmt):
+    _source("wasteland")
+    everything = load_book(converted[("wasteland", fmt)], include_all=True)
+    text = "\n".join(ch.text for ch in everything.chapters)
+    assert "For Ezra Pound" in text and "Not only the title" in text
+
+
+def test_fb2_in_one_section_keeps_all_the_text(converted):
+    """calibre's default FB2 puts a one-file book in one untitled section: one chapter, named from its
+    first heading-like line, with all the words of the EPUB's chapters."""
+    expected = load_book(_source("wasteland"))
+    got = load_book(converted[("wasteland", "fb2")])
+    assert [ch.title for ch in got.chapters] == ["The Waste Land"]
+    words = sum(ch.words for ch in expected.chapters)
+    assert got.chapters[0].words >= words  # nothing lost; the notes and the title page are in there too
+
+
+def test_fb2_is_read_without_calibre(converted, monkeypatch, tmp_path):
+    _source("trees")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no ebook-convert reachable
+    assert [ch.title for ch in load_book(converted[("trees", "fb2-toc")]).chapters] == ["Classification", "Morphology"]
+
+
+@pytest.mark.parametrize("suffix", [".mobi", ".azw3", ".docx"])
+def test_garbage_in_a_calibre_format_is_one_line_and_exit_2(tmp_path, suffix):
+    import sys
+
+    from _worker_helpers import REPO_ROOT
+    from tui.book.model import BookError
+
+    path = tmp_path / f"garbage{suffix}"
+    path.write_bytes(b"BOOKMOBI" + bytes(range(256)) * 40)
+    with pytest.raises(BookError) as info:
+        load_book(path)
+    assert path.name in str(info.value) and "\n" not in str(info.value)
+    result = subprocess.run([sys.executable, "-m", "tui", str(path), "--list-chapters"], capture_output=True,
+                            text=True, timeout=300, cwd=REPO_ROOT)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and lines[0].startswith("e2a-tui: error: "), result.stderr
+    assert "Traceback" not in result.stderr
