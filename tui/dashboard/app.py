@@ -8,10 +8,12 @@ Widgets never fold events; they read the model.
 
 from __future__ import annotations
 
+import time
 from typing import Awaitable, Callable, Iterable, Optional, Sequence
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer
@@ -136,24 +138,34 @@ class DashboardApp(App[None]):
             self.exit(return_code=exit_code_for(self.result))
 
     def _tick(self) -> None:
-        if self.state.version != self._version:
-            self.render_state()
-        else:  # nothing new: only the clock-driven numbers move
-            self.query_one(OverallProgress).render_state(self.state)
+        try:
+            if self.state.version != self._version:
+                self.render_state()
+            else:  # nothing new: only the clock-driven numbers move
+                self.query_one(OverallProgress).render_state(self.state)
+        except NoMatches:  # the app is closing
+            pass
 
     def render_state(self) -> None:
         state = self.state
-        self._version = state.version
+        version = state.version
+        now = time.monotonic()
         self.query_one(BookHeader).render_state(state)
         self.query_one(OverallProgress).render_state(state)
         hosts = self.query_one(HostsTable)
-        hosts.display = bool(state.hosts)
-        if state.hosts:
-            hosts.render_state(state)
-        self.query_one(WorkersTable).render_state(state)
-        self.query_one(ChaptersTable).render_state(state)
+        if hosts.display != bool(state.hosts):  # assigning display (even unchanged) costs a layout pass
+            hosts.display = bool(state.hosts)
+        tables: list = [hosts] if state.hosts else []
+        tables += [self.query_one(WorkersTable), self.query_one(ChaptersTable)]
+        behind = False
+        for table in tables:
+            if table.due(now, self.refresh_interval):
+                table.render_state(state)
+            else:
+                behind = True
         self.query_one(SummaryPanel).render_state(state)
         self.query_one(NoticeLog).render_state(state)
+        self._version = -1 if behind else version  # a table left for later is rendered at a later tick
 
     # ------------------------------------------------------------------ selection
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

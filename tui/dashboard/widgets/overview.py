@@ -5,15 +5,34 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import ProgressBar, Static
+from textual.widget import Widget
+from textual.widgets import ProgressBar
 
 from ...core.state import RunState
 from .. import format as fmt
 
-__all__ = ["BookHeader", "OverallProgress", "progress_line"]
+__all__ = ["Line", "BookHeader", "OverallProgress", "progress_line"]
 
 
-class BookHeader(Static):
+class Line(Widget):
+    """One line of text of a fixed height: a change repaints it without a layout pass (unlike Static)."""
+
+    DEFAULT_CSS = "Line { height: 1; }"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._text = Text()
+
+    def render(self) -> Text:
+        return self._text
+
+    def show(self, text: Text) -> None:
+        if text != self._text:
+            self._text = text
+            self.refresh()
+
+
+class BookHeader(Line):
     """Title — author → output path, and the run's phase."""
 
     def render_state(self, state: RunState) -> None:
@@ -29,7 +48,7 @@ class BookHeader(Static):
         if o.output:
             text.append("  → ", style="dim")
             text.append(o.output)
-        self.update(text)
+        self.show(text)
 
 
 def progress_line(state: RunState) -> Text:
@@ -54,9 +73,12 @@ class OverallProgress(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield ProgressBar(total=1, show_eta=False, id="overall-bar")
-        yield Static(id="overall-line")
+        yield Line(id="overall-line")
 
     def render_state(self, state: RunState) -> None:
         o = state.overall
-        self.query_one(ProgressBar).update(total=max(1, o.units_total), progress=o.units_done)
-        self.query_one("#overall-line", Static).update(progress_line(state))
+        bar = self.query_one(ProgressBar)
+        total = max(1, o.units_total)
+        if bar.total != total or bar.progress != o.units_done:
+            bar.update(total=total, progress=o.units_done)
+        self.query_one("#overall-line", Line).show(progress_line(state))

@@ -65,4 +65,5 @@ class SummaryPanel(Static):
             return
         self._shown = result
         self.update(summary_renderable(result, self.remote_hint))
-        self.display = True
+        if not self.display:
+            self.display = True

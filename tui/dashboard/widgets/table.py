@@ -7,6 +7,7 @@ set changes (a resize), and then the cursor goes back to the same row key.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Hashable, Iterable, Optional, Sequence
 
@@ -35,6 +36,32 @@ class LiveTable(DataTable):
         self._cells: dict[str, dict[str, Any]] = {}
         self._rows: list[str] = []
         self._last_rows: list[tuple[str, dict[str, Any]]] = []
+        self._rendered_at = float("-inf")
+        self._render_cost = 0.0  # seconds spent rendering since the last update
+
+    #: share of one core that re-rendering this table may take; above it, updates come less often
+    RENDER_SHARE = 0.04
+
+    def due(self, now: float, interval: float) -> bool:
+        """Whether to re-render now: every ``interval``, or less often when rendering is expensive.
+
+        DataTable re-renders every visible cell on any change (a 64-worker table costs tens of
+        milliseconds), so the interval stretches to keep the measured render time under
+        ``RENDER_SHARE`` of a core: a big table updates about once a second, a small one at 4 Hz.
+        """
+        wait = max(interval, min(2.0, self._render_cost / self.RENDER_SHARE))
+        if now - self._rendered_at < wait:
+            return False
+        self._rendered_at = now
+        self._render_cost = 0.0
+        return True
+
+    def render_lines(self, crop):  # noqa: ANN001 - Textual's signature
+        started = time.perf_counter()
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._render_cost += time.perf_counter() - started
 
     # ------------------------------------------------------------------ columns
     def columns_for(self, width: int) -> tuple[str, ...]:
