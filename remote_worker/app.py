@@ -42,7 +42,7 @@ from .protocol import (
     TTSConfig,
     VoiceResponse,
 )
-from .scheduler import EngineRunner, WorkerBusy
+from .engine_runner import EngineRunner, RunnerFull
 from .security import bearer_guard
 from .textsafe import one_line
 from .voices import MAX_VOICE_BYTES, VoiceError, VoiceInfo, VoiceStore
@@ -348,7 +348,7 @@ def create_app(
         runner = worker.runner
         try:
             runner.admit()
-        except WorkerBusy as exc:
+        except RunnerFull as exc:
             worker.metrics.units.labels("rejected").inc()
             raise HTTPException(status_code=503, detail=str(exc), headers={"Retry-After": "1"}) from None
 

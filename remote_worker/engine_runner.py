@@ -26,7 +26,7 @@ from .engines.base import Engine
 from .protocol import TTSConfig
 from .speaking import SpokenSentence, speak_sentence
 
-__all__ = ["WorkerBusy", "Synthesis", "Replica", "EngineRunner"]
+__all__ = ["RunnerFull", "Synthesis", "Replica", "EngineRunner"]
 
 UnitId = Union[int, str]
 
@@ -34,7 +34,7 @@ UnitId = Union[int, str]
 _ABANDON_POLL_SECONDS = 0.2
 
 
-class WorkerBusy(Exception):
+class RunnerFull(Exception):
     """No room: every replica is running and the queue is full."""
 
 
@@ -138,9 +138,9 @@ class EngineRunner:
     # -- admission -----------------------------------------------------------------------
 
     def admit(self) -> None:
-        """Take a place (running or queued) or raise :class:`WorkerBusy`. Pair with :meth:`leave`."""
+        """Take a place (running or queued) or raise :class:`RunnerFull`. Pair with :meth:`leave`."""
         if self._admitted >= self.capacity:
-            raise WorkerBusy(
+            raise RunnerFull(
                 f"worker busy: {self._admitted} unit(s) admitted, room for {self.capacity} "
                 f"({len(self.replicas)} replica(s), queue {self.max_queued} each); retry later"
             )
