@@ -35,6 +35,7 @@ class FaultProxy:
         self.rules = rules
         self.seen: list[str] = []  # chapter_ids of every /process_chapter that came through
         self.cut: dict[str, bytes] = {}  # download path -> the truncated audio served for it
+        self.voice_requests = 0  # PUT /voices/... that came through
         self.app = self._make_app()
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
@@ -46,9 +47,11 @@ class FaultProxy:
     def _make_app(self) -> FastAPI:
         app = FastAPI()
 
-        @app.api_route("/{path:path}", methods=["GET", "POST"])  # query strings pass through below
+        @app.api_route("/{path:path}", methods=["GET", "POST", "PUT"])  # query strings pass through below
         async def forward(path: str, request: Request) -> Response:
             body = await request.body()
+            if path.startswith("voices/") and request.method == "PUT":
+                self.voice_requests += 1
             if path.startswith("truncated/"):
                 return Response(self.cut.get(path[len("truncated"):], b""), media_type="audio/flac")
             if path == "process_chapter":

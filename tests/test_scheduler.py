@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 import pytest
 
@@ -54,6 +55,15 @@ def test_pull_fills_one_running_and_one_queued_slot_per_worker_in_book_order():
     assert nxt is not None and nxt.unit_id == "c1-u1"
     assert s.unit_state("c0-u0") is UnitState.DONE
     assert s.chapter_progress(0) == (1, 3) and not s.chapter_done(0)
+
+
+def test_a_worker_with_replicas_holds_more_slots():
+    s = sched(make_units([8]), workers=("a",))
+    s.add_worker("big", slots=4)  # two engine replicas: two running, two queued
+    got = s.poll_assignments(0.0)
+    assert Counter(a.worker_id for a in got) == {"a": 2, "big": 4}
+    with pytest.raises(ValueError):
+        s.add_worker("bad", slots=0)
 
 
 def test_whole_book_completes_and_chapters_report_done():

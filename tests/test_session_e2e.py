@@ -225,3 +225,38 @@ async def test_headless_lines_and_progress_endpoint_show_the_state_models_number
     assert final == progress_snapshot(session.state, "sid").model_dump()
     assert final["completed_units"] == final["total_units"] == result.units_total
     assert final["completed_chapters"] == final["total_chapters"] == 3
+
+
+async def test_voice_sample_is_uploaded_once_per_worker_and_named_in_every_request(tmp_path: Path,
+                                                                                  sample_epub: Path) -> None:
+    import numpy as np
+    import soundfile
+
+    from tui.hashing import file_sha256
+
+    wav = tmp_path / "narrator.wav"
+    t = np.arange(22050 * 2) / 22050
+    soundfile.write(wav, (0.2 * np.sin(2 * np.pi * 220 * t)).astype("float32"), 22050)
+    counting = FaultRule("never-matches-anything")
+    cluster = _Proxied(tmp_path / "w", 2, [[counting], [counting]])
+    session, rec, output = _session(tmp_path, sample_epub, cluster, "voice", voice_sample=wav)
+    result = await asyncio.wait_for(session.run(), 300)
+    assert result.ok, result.error
+    uploader = session.run_driver.voices
+    assert uploader is not None and uploader.sample.sha256 == file_sha256(wav)
+    assert uploader.uploads == 2, "one upload per worker, never one per unit"
+    assert result.units_synthesized > 2
+    seen_voice = [p.voice_requests for p in cluster.proxies]
+    assert all(n == 1 for n in seen_voice), seen_voice
+    rec.check_accounting(session)
+
+
+async def test_unreadable_voice_sample_is_a_one_line_error_before_any_worker_starts(tmp_path: Path,
+                                                                                   sample_epub: Path) -> None:
+    from tui.core.run import RunError
+
+    cluster = LocalCluster(1, workdir=tmp_path / "w")
+    session, rec, _ = _session(tmp_path, sample_epub, cluster, "novoice", voice_sample=tmp_path / "missing.wav")
+    with pytest.raises(RunError, match="cannot read voice sample"):
+        await session.run()
+    assert not cluster.workers and not rec.of(ev.WorkerStateChanged)

@@ -13,7 +13,7 @@ import asyncio
 import sqlite3
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping, Optional
+from typing import Awaitable, Callable, Iterable, Mapping, Optional
 
 from ..book.model import WorkUnit
 from . import events as ev
@@ -30,6 +30,7 @@ from .journal import JournalError, StoredAudio
 from .journal_io import JournalIO
 from .scheduler import Assignment, Scheduler, UnitState, WorkerState
 from .stats import RunStats
+from .voices import VoiceError
 
 __all__ = ["AttemptRunner", "AttemptHooks"]
 
@@ -44,6 +45,7 @@ class AttemptHooks:
     fatal: Callable[[str], None]  # our own disk or journal failed: stop cleanly
     kick: Callable[[], None]  # something changed: run the dispatch loop now
     host_of: Callable[[str], str]
+    prepare: Optional[Callable[[str], Awaitable[None]]] = None  # before a unit on this worker (voice upload)
 
 
 @dataclass
@@ -155,6 +157,8 @@ class AttemptRunner:
         a, unit = live.assignment, live.unit
         client = self.clients[a.worker_id]
         try:
+            if self.hooks.prepare is not None:
+                await self.hooks.prepare(a.worker_id)
             result = await client.synthesize(unit, self.hooks.settings_for(unit), a.attempt_id)
             if self.sched.unit_state(unit.id) is UnitState.DONE:
                 self.sched.on_cancelled(a.attempt_id)
@@ -204,6 +208,12 @@ class AttemptRunner:
         elif isinstance(exc, WorkerBusy):
             self.sched.on_busy(aid, now)
             self._end(aid, ev.AttemptBusy(aid, unit.id, unit.chapter_index, worker), "busy", error)
+        elif isinstance(exc, VoiceError):
+            # the voice sample itself was refused: every unit would fail the same way
+            self.sched.on_cancelled(aid)
+            self._end(aid, ev.AttemptFailed(aid, unit.id, unit.chapter_index, worker, error), "failed", error)
+            self.requeued([a], "voice refused")
+            self.hooks.fatal(error)
         elif isinstance(exc, (OSError, sqlite3.Error)):
             # our own disk or journal: every unit would fail the same way, so stop cleanly
             self.sched.on_cancelled(aid)

@@ -102,6 +102,11 @@ class WorkerClient:
             trust_env=False,
         )
 
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The worker's HTTP client (base URL and token set), for protocol extensions such as voices."""
+        return self._http
+
     async def aclose(self) -> None:
         await self._http.aclose()
 

@@ -31,6 +31,12 @@ class RunOptions:
     lexicon: Optional[Path] = None
     engine: str = "piper"
     voice: Optional[str] = None
+    #: cloning engines (xtts): a reference recording, uploaded once per worker
+    voice_sample: Optional[Path] = None
+    #: cloning engines: a built-in speaker of the model
+    speaker: Optional[str] = None
+    #: overrides the book's language
+    language: Optional[str] = None
     length_scale: Optional[float] = None
     unit_chars: Optional[int] = None
     max_sentence_chars: int = 400

@@ -6,9 +6,11 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
 
 from ..book.ingest import load_book
+from ..hashing import file_sha256
 from ..book.lexicon import Lexicon
 from ..book.model import Book, BookError, WorkUnit
 from ..book.selection import parse_chapter_selection, select_chapters
@@ -29,11 +31,18 @@ def prepare_book(options: RunOptions) -> Book:
 
 
 def engine_key(options: RunOptions) -> str:
-    """Everything about the voice that changes the audio of the same text."""
-    return json.dumps(
-        {"engine": options.engine, "voice": options.voice or "", "length_scale": options.length_scale},
-        sort_keys=True,
-    )
+    """Everything about the voice that changes the audio of the same text.
+
+    Settings added later appear only when set, so journals of earlier runs keep their keys.
+    """
+    key: dict = {"engine": options.engine, "voice": options.voice or "", "length_scale": options.length_scale}
+    if options.voice_sample is not None:
+        key["voice_sample"] = file_sha256(Path(options.voice_sample))
+    if options.speaker:
+        key["speaker"] = options.speaker
+    if options.language:
+        key["language"] = options.language
+    return json.dumps(key, sort_keys=True)
 
 
 def _audio_key(unit: WorkUnit, trailing_gap_ms: int, options: RunOptions) -> str:

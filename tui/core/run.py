@@ -38,6 +38,7 @@ from .planning import UnitPlan, engine_key, plan_units, prepare_book
 from .scheduler import Scheduler, UnitInfo, UnitState, WorkerState
 from .stats import RunStats
 from .telemetry import telemetry_loop
+from .voices import VoiceError, VoiceUploader, load_voice_sample
 
 __all__ = ["RunOptions", "BookRun", "RunError", "run_book", "default_output_for", "prepare_book", "FORMATS"]
 
@@ -69,6 +70,7 @@ class BookRun:
         self.stats = RunStats()
         self.session_id = ""
         self._lexicon = None
+        self.voices: Optional[VoiceUploader] = None  # --voice-sample: uploaded once per worker
         self._probes: dict[str, asyncio.Task[None]] = {}
         self._side_tasks: set[asyncio.Task] = set()
         self._kick = asyncio.Event()
@@ -85,6 +87,11 @@ class BookRun:
         """Read the book, select chapters, load the lexicon (blocking): done before any worker
         starts, so bad input fails fast."""
         self._lexicon = load_lexicon(self.options.lexicon) if self.options.lexicon else None
+        if self.options.voice_sample is not None:
+            try:
+                self.voices = VoiceUploader(load_voice_sample(self.options.voice_sample))
+            except VoiceError as exc:
+                raise RunError(str(exc)) from None
         self.book = prepare_book(self.options)
 
     def book_loaded_event(self) -> ev.BookLoaded:
@@ -305,11 +312,18 @@ class BookRun:
     def _settings_for(self, unit: WorkUnit) -> SynthesisSettings:
         opts = self.options
         return SynthesisSettings(
-            tts=TTSConfig(voice_name=opts.voice, language=self.book.meta.language if self.book else None,
-                          model_name=opts.engine, length_scale=opts.length_scale),
+            tts=TTSConfig(voice_name=opts.voice,
+                          language=opts.language or (self.book.meta.language if self.book else None),
+                          model_name=opts.engine, length_scale=opts.length_scale,
+                          speaker_wav=self.voices.sample.sha256 if self.voices else None, speaker=opts.speaker),
             sentence_gap_ms=opts.sentence_gap_ms, paragraph_gap_ms=opts.paragraph_gap_ms,
             trailing_gap_ms=self.plan.trailing_gap_ms.get(unit.id, 0),
         )
+
+    async def _prepare_worker(self, worker: str) -> None:
+        """Before a worker's first unit: make sure it holds the voice sample (a GET, a PUT if missing)."""
+        if self.voices is not None:
+            await self.voices.ensure(self.clients[worker].http, worker)
 
     def _seconds_left(self) -> float:
         return sum(u.est_seconds for u in self.plan.units if u.id not in self.audio)
@@ -321,7 +335,9 @@ class BookRun:
             self._publish_chapter_done(unit.chapter_index)
 
     def _set_fatal(self, reason: str) -> None:
-        self._fatal = self._fatal or f"{reason} (in {self.session_dir})"
+        if reason.startswith("cannot keep audio"):
+            reason = f"{reason} (in {self.session_dir})"
+        self._fatal = self._fatal or reason
         self._kick.set()
 
     async def _run_with(self, endpoints: list[WorkerEndpoint], on_ready: Optional[Callable[[], None]]
@@ -334,8 +350,9 @@ class BookRun:
         self.sched = Scheduler(infos, self.options.scheduler, done=done_ids)
         self.attempts = AttemptRunner(self.sched, self.journal, self.clients, self.bus.publish, self.stats,
                                       AttemptHooks(settings_for=self._settings_for, stored=self._unit_stored,
-                                                   exclude=self._exclude, fatal=self._set_fatal,
-                                                   kick=self._kick.set, host_of=self._host_of))
+                                                                   exclude=self._exclude, fatal=self._set_fatal,
+                                                   kick=self._kick.set, host_of=self._host_of,
+                                                   prepare=self._prepare_worker))
         titles = {ch.index: ch.title for ch in self.book.chapters}
         encoder = ChapterEncoder(self.session_dir / "chapters", fmt=self.options.fmt, bitrate=self.options.bitrate)
         self.pipeline = SegmentPipeline(encoder, self._encode_pool, self.plan.chapter_units(), titles, self.audio,
@@ -438,9 +455,16 @@ class BookRun:
         if engine and engine != self.options.engine:
             self._exclude(name, f"runs engine {engine!r}, this run asks for {self.options.engine!r}")
             return False
+        self._fit_slots(name, status)
         self.bus.publish(ev.WorkerTelemetry(name, status))
         self.bus.publish(ev.WorkerStateChanged(name, "up", self.endpoints[name].host, engine))
         return True
+
+    def _fit_slots(self, name: str, status) -> None:
+        """A worker with N engine replicas runs N units at once and queues as many: give it 2N slots."""
+        replicas = getattr(status, "replicas", 1) or 1
+        if replicas > 1:
+            self.sched.add_worker(name, slots=replicas * self.options.scheduler.slots_per_worker)
 
     def _exclude(self, name: str, reason: str) -> None:
         """Take a worker out of this run for good (it would only fail every unit)."""
@@ -499,6 +523,9 @@ class BookRun:
             self.bus.publish(ev.WorkerStateChanged(worker, "down", host, str(exc)))
         else:
             self.sched.worker_up(worker)
+            if self.voices is not None:
+                self.voices.forget(worker)  # it may have restarted with an empty voice folder
+            self._fit_slots(worker, status)
             self.bus.publish(ev.WorkerTelemetry(worker, status))
             state = "draining" if self.sched.worker_state(worker) is WorkerState.DRAINING else "up"
             self.bus.publish(ev.WorkerStateChanged(worker, state, host, "back"))

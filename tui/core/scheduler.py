@@ -156,6 +156,7 @@ class _Worker:
     reprobe_at: float = 0.0
     hold_until: float = 0.0
     last_result_at: Optional[float] = None
+    slots_max: Optional[int] = None  # None: the config's slots_per_worker
 
 
 class Scheduler:
@@ -203,19 +204,26 @@ class Scheduler:
 
     # ------------------------------------------------------------------ workers
 
-    def add_worker(self, worker_id: str, *, speed: float | None = None) -> None:
-        """Register a worker (UP). ``speed`` is a prior in audio seconds per wall second.
+    def add_worker(self, worker_id: str, *, speed: float | None = None, slots: int | None = None) -> None:
+        """Register a worker (UP). ``speed`` is a prior in audio seconds per wall second; ``slots``
+        how many attempts it holds at once (a worker with N engine replicas runs N units and queues
+        N more: ``2 * N``); None keeps ``slots_per_worker``.
 
-        Adding a known worker again only updates the prior, so a driver may
+        Adding a known worker again only updates what is given, so a driver may
         call it after every reconnect.
         """
         if speed is not None and speed <= 0:
             raise ValueError("speed must be positive")
+        if slots is not None and slots < 1:
+            raise ValueError("slots must be at least 1")
         worker = self._workers.get(worker_id)
         if worker is None:
-            self._workers[worker_id] = _Worker(worker_id=worker_id, speed=speed)
-        elif speed is not None:
-            worker.speed = speed
+            self._workers[worker_id] = _Worker(worker_id=worker_id, speed=speed, slots_max=slots)
+        else:
+            if speed is not None:
+                worker.speed = speed
+            if slots is not None:
+                worker.slots_max = slots
 
     def worker_lost(self, worker_id: str, now: float) -> list[Assignment]:
         """Mark a worker DOWN (re-probe timer restarted) and requeue what it held at once,
@@ -266,7 +274,7 @@ class Scheduler:
         worker = self._worker(worker_id)
         if self._paused or worker.down or worker.drained or now < worker.hold_until:
             return None
-        if len(worker.slots) >= self.config.slots_per_worker:
+        if len(worker.slots) >= (worker.slots_max or self.config.slots_per_worker):
             return None
         self._promote(now)
         if self._ready:
