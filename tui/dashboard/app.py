@@ -85,7 +85,7 @@ class DashboardApp(App[None]):
         self.error = ""
         self._version = -1
         self._quitting = False
-        self._running = False
+        self._run_in_flight = False
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -118,7 +118,7 @@ class DashboardApp(App[None]):
         for make in self.background:
             self.run_worker(make(), group="background", exit_on_error=False)
         if self.drive:
-            self._running = True
+            self._run_in_flight = True
             self.run_worker(self._drive(), name="run-session", group="run", exit_on_error=False)
 
     async def _drive(self) -> None:
@@ -128,11 +128,11 @@ class DashboardApp(App[None]):
         try:
             self.result = await self.session.run()
         except _run_errors() as exc:
-            self._running = False
+            self._run_in_flight = False
             self.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             self.exit(return_code=EXIT_BAD_INPUT)
             return
-        self._running = False
+        self._run_in_flight = False
         self.render_state()
         if self._quitting or self.exit_when_done:
             self.exit(return_code=exit_code_for(self.result))
@@ -277,7 +277,7 @@ class DashboardApp(App[None]):
             self._quitting = True
             self.session.send(cmd.Abort())
             self.notify("Aborting: finished units are kept; rerun the same command to resume.")
-            if not self._running:  # a stand-in session with no run to wait for
+            if not self._run_in_flight:  # a stand-in session with no run to wait for
                 self.exit(return_code=EXIT_ABORTED)
 
         self.push_screen(AskScreen("Work is in flight. Quit now? Units in flight are cancelled; every finished "

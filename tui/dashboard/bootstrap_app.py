@@ -58,7 +58,7 @@ class BootstrapApp(App[None]):
                  refresh_interval: float = 0.25) -> None:
         super().__init__()
         self.state = state
-        self.work = work
+        self._work = work
         self.refresh_interval = refresh_interval
         self.recaps: Optional[list] = None
         self.error = ""
@@ -78,14 +78,14 @@ class BootstrapApp(App[None]):
     def on_mount(self) -> None:
         self.render_state()
         self.set_interval(self.refresh_interval, self._tick)
-        if self.work is not None:
+        if self._work is not None:
             self.run_worker(self._drive(), name="bootstrap", exit_on_error=False)
 
     async def _drive(self) -> None:
         from ..ssh.bootstrap import BootstrapError
 
         try:
-            self.recaps = await self.work()
+            self.recaps = await self._work()
         except BootstrapError as exc:
             self.error = str(exc)
             self.exit(return_code=2)

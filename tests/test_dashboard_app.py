@@ -1,0 +1,132 @@
+"""The dashboard over a stand-in session: which command each key sends, and what it refuses to send.
+
+Fast (no workers): a recorded event stream in a RunState with a fake clock.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+pytest.importorskip("textual")
+
+from tui.core import commands as cmd  # noqa: E402
+from tui.core import events as ev  # noqa: E402
+from tui.core.state import RunState  # noqa: E402
+from tui.dashboard.app import DashboardApp  # noqa: E402
+from tui.dashboard.replay import FakeClock, StandInSession, book_events, finished_event, replay  # noqa: E402
+from tui.dashboard.widgets.chapters import ChaptersTable  # noqa: E402
+from tui.dashboard.widgets.notices import NoticeLog  # noqa: E402
+from tui.dashboard.widgets.workers import WorkersTable  # noqa: E402
+
+
+def _setup() -> tuple[DashboardApp, StandInSession, RunState, FakeClock]:
+    clock = FakeClock()
+    state = RunState(clock=clock)
+    replay(state, clock, book_events())
+    session = StandInSession(state)
+    return DashboardApp(session, history_interval=None, refresh_interval=0.05), session, state, clock
+
+
+def _sent(session: StandInSession) -> list:
+    return [c for _, c in session.sent]
+
+
+async def _settle(pilot, condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition never held"
+        await pilot.pause(0.02)
+
+
+async def test_keys_send_typed_commands_for_the_selection() -> None:
+    app, session, state, _ = _setup()
+    async with app.run_test(size=(120, 40)) as pilot:
+        chapters, workers = app.query_one(ChaptersTable), app.query_one(WorkersTable)
+        await pilot.press("r")  # chapter 1 is done: nothing to retry, nothing sent
+        assert _sent(session) == []
+        chapters.select_key("2")
+        await pilot.press("r")
+        workers.select_key("local-1")
+        await pilot.press("d", "u", "b", "p")
+        chapters.select_key("3")  # nothing finished in chapter 4: requeued without a question
+        await pilot.press("R")
+        chapters.select_key("1")  # chapter 2 has finished units: asks; y redoes them
+        await pilot.press("R", "y")
+        await pilot.press("R", "escape")  # cancelled: nothing sent
+        await pilot.press("s")
+        assert _sent(session) == [
+            cmd.RetryChapter(2), cmd.Drain("local-1"), cmd.Undrain("local-1"), cmd.Rebootstrap("localhost"),
+            cmd.Pause(), cmd.RequeueChapter(3, redo=False), cmd.RequeueChapter(1, redo=True), cmd.Stop()]
+        state.apply(ev.DispatchChanged(True))
+        await pilot.press("p")
+        assert _sent(session)[-1] == cmd.Resume()
+
+
+async def test_command_palette_reaches_the_session() -> None:
+    app, session, _, _ = _setup()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Pause or resume")
+        await _settle(pilot, lambda: "Pause" in str(app.screen.query("CommandList").first().get_option_at_index(0)
+                                                     .prompt) if app.screen.query("CommandList") else False)
+        await pilot.press("enter")
+        await _settle(pilot, lambda: _sent(session) == [cmd.Pause()])
+
+
+async def test_quit_asks_while_work_is_in_flight_and_aborts() -> None:
+    app, session, _, _ = _setup()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("q", "n")
+        assert _sent(session) == [] and app.is_running
+        await pilot.press("q", "y")
+        await _settle(pilot, lambda: app.return_code is not None)
+    assert _sent(session) == [cmd.Abort()]
+    assert app.return_code == 130
+
+
+async def test_after_the_run_keys_send_nothing_and_q_quits_with_its_exit_code() -> None:
+    app, session, state, _ = _setup()
+    state.apply(finished_event(state))
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one(ChaptersTable).select_key("2")
+        await pilot.press("r", "p", "s", "d")
+        assert _sent(session) == []
+        assert app.query_one("#summary").display
+        await pilot.press("q")
+        await _settle(pilot, lambda: app.return_code is not None)
+    assert app.return_code == 1  # partial, as headless
+
+
+async def test_updates_keep_the_selection_rows_and_order() -> None:
+    app, session, state, clock = _setup()
+    async with app.run_test(size=(120, 40)) as pilot:
+        chapters = app.query_one(ChaptersTable)
+        chapters.select_key("2")
+        await pilot.pause()
+        before = [chapters.coordinate_to_cell_key((r, 0)).row_key.value for r in range(chapters.row_count)]
+        unit = state.chapters[2].unit_ids[1]
+        state.apply(ev.UnitStarted(900, unit, 2, "gpu-a-0", 1))
+        clock.advance(2.0)
+        state.apply(ev.UnitDone(900, unit, 2, "gpu-a-0", 16.0, 2.0, 240))
+        await _settle(pilot, lambda: str(chapters.get_cell("2", "units")) == "1/4")
+        after = [chapters.coordinate_to_cell_key((r, 0)).row_key.value for r in range(chapters.row_count)]
+        assert after == before and chapters.selected_key() == "2"
+
+
+async def test_worker_text_is_shown_literally() -> None:
+    app, _, state, _ = _setup()
+    async with app.run_test(size=(120, 40)) as pilot:
+        state.apply(ev.Notice("error", "boom [red]not a style[/red] \x1b[2Jclear"))
+        log = app.query_one(NoticeLog)
+        await _settle(pilot, lambda: any("not a style" in line.text for line in log.lines))
+        text = "\n".join(line.text for line in log.lines)
+    assert "[red]not a style[/red]" in text and "\x1b" not in text
+
+
+def test_narrow_tables_keep_the_important_columns() -> None:
+    narrow, wide = WorkersTable().columns_for(78), WorkersTable().columns_for(198)
+    assert {"name", "state", "current", "done"} <= set(narrow) and len(narrow) < len(wide)
+    assert wide == tuple(c.key for c in WorkersTable.COLUMNS)
+    assert {"num", "title", "state", "pct"} <= set(ChaptersTable().columns_for(78))
