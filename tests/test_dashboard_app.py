@@ -130,3 +130,63 @@ def test_narrow_tables_keep_the_important_columns() -> None:
     assert {"name", "state", "current", "done"} <= set(narrow) and len(narrow) < len(wide)
     assert wide == tuple(c.key for c in WorkersTable.COLUMNS)
     assert {"num", "title", "state", "pct"} <= set(ChaptersTable().columns_for(78))
+
+
+class _Scripted(StandInSession):
+    """A stand-in with ``run()``: ends the run at once, or fails the way a bad input does."""
+
+    def __init__(self, state: RunState, error: Exception | None = None) -> None:
+        super().__init__(state)
+        self.error = error
+
+    async def run(self) -> ev.RunFinished:
+        if self.error is not None:
+            raise self.error
+        result = finished_event(self.state)
+        self.state.apply(result)
+        return result
+
+
+async def test_exit_when_done_closes_with_the_headless_exit_code() -> None:
+    clock = FakeClock()
+    state = RunState(clock=clock)
+    replay(state, clock, book_events())
+    app = DashboardApp(_Scripted(state), exit_when_done=True, history_interval=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(pilot, lambda: app.return_code is not None)
+    assert app.return_code == 1 and app.result is state.overall.result
+
+
+async def test_a_run_that_cannot_start_is_one_line_and_exit_2() -> None:
+    from tui.core.run import RunError
+
+    app = DashboardApp(_Scripted(RunState(), RunError("ffmpeg not found\nsecond line")), history_interval=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(pilot, lambda: app.return_code is not None)
+    assert app.return_code == 2 and app.error == "ffmpeg not found"
+
+
+@pytest.mark.parametrize("failed, code", [(True, 1), (False, 0)])
+async def test_bootstrap_view_runs_the_bootstrap_and_exits_by_outcome(failed: bool, code: int) -> None:
+    import asyncio
+
+    from tui.dashboard.bootstrap_app import BootstrapApp
+    from tui.dashboard.replay import bootstrap_events
+
+    state = RunState()
+    stream = [e for _, e in bootstrap_events()]
+    if not failed:
+        stream = [e for e in stream if getattr(e, "host", "") == "gpu-a"]
+
+    async def work() -> list:
+        for event in stream:
+            state.apply(event)
+            await asyncio.sleep(0)
+        return ["recaps"]
+
+    app = BootstrapApp(state, work, refresh_interval=0.05)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await _settle(pilot, lambda: app.recaps is not None)
+        await pilot.press("q")
+        await _settle(pilot, lambda: app.return_code is not None)
+    assert app.return_code == code

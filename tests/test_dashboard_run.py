@@ -18,6 +18,7 @@ from typing import Callable
 import pytest
 
 pytest.importorskip("textual")
+from textual.widgets import RichLog  # noqa: E402
 
 from tui.core import events as ev  # noqa: E402
 from tui.core.cluster import WorkerEndpoint  # noqa: E402
@@ -27,6 +28,7 @@ from tui.core.scheduler import SchedulerConfig  # noqa: E402
 from tui.core.session import RunSession  # noqa: E402
 from tui.dashboard.app import DashboardApp  # noqa: E402
 from tui.dashboard.logs import local_log_reader  # noqa: E402
+from tui.dashboard.screens.detail import WorkerDetail  # noqa: E402
 from tui.dashboard.widgets.chapters import ChaptersTable  # noqa: E402
 from tui.dashboard.widgets.workers import WorkersTable  # noqa: E402
 
@@ -89,6 +91,20 @@ async def test_drain_requeue_pause_resume_and_stop_keys(tmp_path: Path, sample_e
     app = DashboardApp(session, log_reader=local_log_reader(cluster))
     async with app.run_test(size=SIZE) as pilot:
         workers, chapters = app.query_one(WorkersTable), app.query_one(ChaptersTable)
+
+        # enter on a worker: its detail view reads the worker's own log file (in a thread)
+        await until(pilot, lambda: "local-1" in state.workers and state.workers["local-1"].status, "telemetry")
+        workers.focus()
+        workers.select_key("local-1")
+        on_disk = (tmp_path / "w" / "local-1.log").read_text().splitlines()
+        assert on_disk, "the worker wrote no log"
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, WorkerDetail), "the worker detail")
+        log = app.screen.query_one("#worker-log", RichLog)
+        await until(pilot, lambda: any(line.text.strip() == on_disk[-1].strip() for line in log.lines),
+                    "the log tail in the detail view")
+        await pilot.press("escape")
+        chapters.focus()
 
         # d: local-1 finishes what it holds and gets nothing new; local-2 carries on
         await until(pilot, lambda: "local-1" in state.workers and state.workers["local-1"].current
