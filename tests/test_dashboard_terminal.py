@@ -80,10 +80,10 @@ async def test_start_screen_picks_a_book_format_and_chapters(tmp_path: Path, sam
         while app.chapter_count == 0 and time.monotonic() < deadline:  # the listing is read in a thread
             await pilot.pause(0.05)
         assert app.chapter_count == 3
-        app.query_one("#chapters", Input).value = "9"
+        app.query_one("#chapter-spec", Input).value = "9"
         app.action_start()  # chapter 9 of 3: refused with a message
         assert app.return_value is None
-        app.query_one("#chapters", Input).value = "2-3"
+        app.query_one("#chapter-spec", Input).value = "2-3"
         app.query_one("#format", Select).value = "mp3"
         app.action_start()
     choice = app.return_value
@@ -136,4 +136,36 @@ def test_dashboard_in_a_real_terminal_pauses_and_quits(tmp_path: Path, sample_ep
         _tmux(server, "kill-server")
     assert rc_file.read_text().strip() == "130", screen
     assert "Aborted" in screen and "rerun the same command to resume" in screen
+    assert "Traceback" not in screen
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_bare_command_on_a_terminal_opens_the_start_screen_and_starts(tmp_path: Path, sample_epub: Path) -> None:
+    pytest.importorskip("textual")
+    server = f"e2a-start-{os.getpid()}"
+    shutil.copy(sample_epub, tmp_path / "book.epub")
+    rc_file = tmp_path / "rc"
+    command = (f"cd {tmp_path} && env -u COLUMNS -u LINES PYTHONPATH={REPO} {sys.executable} -m tui; "
+               f"echo $? > {rc_file}; sleep 60")
+    subprocess.run(["tmux", "-L", server, "-f", "/dev/null", "new-session", "-d", "-s", "dash", "-x", "120",
+                    "-y", "40", command], check=True, timeout=30)
+    try:
+        _wait_screen(server, lambda s: "Choose a book" in s and "book.epub" in s, "the start screen")
+        _tmux(server, "send-keys", "-t", "dash", "Down", "Enter")  # the tree's first file
+        _wait_screen(server, lambda s: "A Visitor from the Mainland" in s, "the chapter listing")
+        _tmux(server, "send-keys", "-t", "dash", "C-s")
+        dashboard = _wait_screen(server, lambda s: "Workers" in s and "local-1" in s, "the dashboard")
+        assert "The Lighthouse Keeper's Clock" in dashboard and "/book.m4b" in dashboard
+        _tmux(server, "send-keys", "-t", "dash", "q")
+        _wait_screen(server, lambda s: "Quit now?" in s, "the quit question")
+        _tmux(server, "send-keys", "-t", "dash", "y")
+        deadline = time.monotonic() + 120
+        while not rc_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        screen = _tmux(server, "capture-pane", "-p", "-t", "dash")
+    finally:
+        _tmux(server, "kill-server")
+    assert rc_file.exists(), screen
+    assert rc_file.read_text().strip() == "130", screen
     assert "Traceback" not in screen

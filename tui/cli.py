@@ -30,6 +30,8 @@ class DefaultCommandGroup(click.Group):
     default_command = "convert"
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args and _want_dashboard(False):  # bare ``e2a-tui`` on a terminal: the start screen
+            args = [self.default_command]
         if not args or args[0] in ("--help", "-h", "--version"):
             return super().parse_args(ctx, args)
         if args[0] not in self.commands:

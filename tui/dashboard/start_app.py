@@ -72,7 +72,7 @@ class StartApp(App[Optional[StartChoice]]):
                 yield Label("Output format")
                 yield Select([(f, f) for f in FORMATS], value="m4b", allow_blank=False, id="format")
                 yield Label("Chapters (empty = all; e.g. 1-3,5)")
-                yield Input(placeholder="all", id="chapters")
+                yield Input(placeholder="all", id="chapter-spec")
                 listing = Static(id="chapter-list")
                 listing.border_title = "Chapters"
                 yield listing
@@ -124,7 +124,7 @@ class StartApp(App[Optional[StartChoice]]):
         if inventory is not None and not inventory.is_file():
             self._error(f"{inventory}: no such inventory file")
             return
-        chapters = self.query_one("#chapters", Input).value.strip() or None
+        chapters = self.query_one("#chapter-spec", Input).value.strip() or None
         if chapters and self.chapter_count:
             try:
                 parse_chapter_selection(chapters, self.chapter_count)

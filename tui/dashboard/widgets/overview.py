@@ -33,22 +33,30 @@ class Line(Widget):
 
 
 class BookHeader(Line):
-    """Title — author → output path, and the run's phase."""
+    """[phase] Title — author → output; a long output path loses its start, never its file name."""
 
     def render_state(self, state: RunState) -> None:
         o = state.overall
         paused = o.paused and o.phase in ("running", "starting")
         text = Text(no_wrap=True, overflow="ellipsis")
-        # the phase first: a long output path may be cut at the right edge, the phase never
         text.append(f"[{o.phase}{', paused' if paused else ''}] ",
                     style=fmt.STATE_STYLES.get("paused" if paused else o.phase, "dim"))
         text.append(o.title or "(loading book)", style="bold")
         if o.author:
             text.append(f" — {o.author}")
-        if o.output:
-            text.append("  → ", style="dim")
-            text.append(o.output)
+        if o.output != self._output:
+            self._output = o.output
+            self.refresh()
         self.show(text)
+
+    _output = ""
+
+    def render(self) -> Text:
+        if not self._output:
+            return self._text
+        room = max(12, self.size.width - self._text.cell_len - 4)
+        path = self._output if len(self._output) <= room else "…" + self._output[-(room - 1):]
+        return Text.assemble(self._text, ("  → ", "dim"), path, no_wrap=True, overflow="ellipsis")
 
 
 def progress_line(state: RunState) -> Text:
