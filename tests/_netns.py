@@ -245,6 +245,26 @@ class NsNet:
     def restore_link(self, name: str) -> None:
         _run("ip", "link", "set", self.hosts[name].veth, "up")
 
+    def reboot(self, name: str) -> None:
+        """Every process of the host dies (workers, sshd, its sessions), then sshd comes back: a reboot."""
+        host = self.hosts[name]
+        for pid in host.netns_pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if host.sshd is not None:
+            host.sshd.wait(timeout=20)
+        deadline = time.monotonic() + 20
+        while host.netns_pids() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        hdir = self.root / name
+        log = open(hdir / "sshd.log", "wb")
+        host.sshd = subprocess.Popen(["ip", "netns", "exec", host.ns, SSHD, "-D", "-e", "-f", str(hdir / "sshd_config")],
+                                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.close()
+        self._wait_sshd(host)
+
     def pids(self, name: str) -> list[int]:
         return self.hosts[name].netns_pids()
 

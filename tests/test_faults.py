@@ -182,3 +182,24 @@ def test_full_disk_is_a_clear_error_and_the_rerun_completes(tmp_path: Path, samp
         assert reused >= kept
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+async def test_a_crashed_local_worker_is_started_again_and_rejoins(tmp_path: Path, sample_epub: Path) -> None:
+    cluster = LocalCluster(2, workdir=tmp_path / "w")
+    output = tmp_path / "crashed.m4b"
+    session = RunSession(RunOptions(input=sample_epub, output=output, unit_chars=200, scheduler=FAST), cluster)
+    rec = Recorder()
+    session.subscribe(rec)
+    run = asyncio.ensure_future(session.run())
+    await rec.wait_for(lambda e: isinstance(e, ev.UnitDone) and e.worker == "local-2")
+    old_pid = cluster.pid_of("local-2")
+    os.kill(old_pid, signal.SIGKILL)
+    killed_at = len(rec.events)
+    result = await asyncio.wait_for(run, 300)
+    assert result.ok, result.error
+    rec.check_accounting(session)
+    after = rec.events[killed_at:]
+    assert any(isinstance(e, ev.Notice) and "local-2 started again" in e.message for e in after), \
+        [e.message for e in after if isinstance(e, ev.Notice)]
+    assert any(isinstance(e, ev.UnitDone) and e.worker == "local-2" for e in after), "it never rejoined"
+    _assert_complete(output)

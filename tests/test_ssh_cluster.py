@@ -228,3 +228,69 @@ def test_cli_converts_on_the_inventory_hosts_and_resumes(ssh_net: NsNet, invento
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
     assert ", 0 synthesized," in again.stdout and "reused" in again.stdout
+
+
+async def _pause_through(ssh_net: NsNet, wheelhouse_dir: Path, inventory_path: Path, sample_epub: Path,
+                         tmp_path: Path, name: str, fault) -> None:
+    """Run the book; after h2 finished a unit, pause, apply ``fault`` to h2, wait until h2 is back, resume:
+    the book completes and h2 does units again after it came back."""
+    from _session_helpers import Recorder
+    from tui.core import commands as cmd
+    from tui.core import events as ev
+    from tui.core.run import RunOptions
+    from tui.core.scheduler import SchedulerConfig
+    from tui.core.session import RunSession
+
+    output = tmp_path / f"{name}.m4b"
+    cluster = SshCluster(load_inventory(inventory_path), wheelhouse=wheelhouse_dir)
+    session = RunSession(RunOptions(input=sample_epub, output=output, unit_chars=200,
+                                    scheduler=SchedulerConfig(backoff_base=0.05, backoff_max=0.5, reprobe_after=0.5)),
+                         cluster)
+    rec = Recorder()
+    session.subscribe(rec)
+    run = asyncio.ensure_future(session.run())
+    try:
+        await rec.wait_for(lambda e: isinstance(e, ev.UnitDone) and e.worker == "h2/cpu")
+        session.send(cmd.Pause())
+        before = ssh_net.worker_pids("h2")
+        await asyncio.to_thread(fault)
+        await rec.wait_for(lambda e: isinstance(e, ev.WorkerStateChanged) and e.worker == "h2/cpu"
+                           and e.state == "down", timeout=60)
+        await rec.wait_for(lambda e: isinstance(e, ev.Notice) and e.message == "h2: reconnected", timeout=120)
+        await rec.wait_for(lambda e: isinstance(e, ev.WorkerStateChanged) and e.worker == "h2/cpu"
+                           and e.state == "up" and e.reason == "back", timeout=60)
+        resumed = len(rec.events)
+        session.send(cmd.Resume())
+        result = await asyncio.wait_for(run, 300)
+    finally:
+        ssh_net.restore_link("h2")
+        if not run.done():
+            run.cancel()
+    assert result.ok, result.error
+    rec.check_accounting(session)
+    assert any(isinstance(e, ev.UnitDone) and e.worker == "h2/cpu" for e in rec.events[resumed:]), \
+        "h2 was not used again after it came back"
+    assert len(_probe(output)["chapters"]) == 3
+    return before, ssh_net.worker_pids("h2")
+
+
+async def test_link_cut_and_restored_host_reconnects_and_is_used_again(ssh_net: NsNet, wheelhouse_dir: Path,
+                                                                       inventory_path: Path, sample_epub: Path,
+                                                                       tmp_path: Path) -> None:
+    def cut_then_restore_later() -> None:
+        ssh_net.cut_link("h2")
+        import threading
+
+        threading.Timer((KEEPALIVE_COUNT_MAX + 2) * KEEPALIVE_INTERVAL, ssh_net.restore_link, ("h2",)).start()
+
+    before, after = await _pause_through(ssh_net, wheelhouse_dir, inventory_path, sample_epub, tmp_path, "cut",
+                                         cut_then_restore_later)
+    assert before == after, "the worker survived the cut; nothing had to be restarted"
+
+
+async def test_host_rebooted_mid_run_is_bootstrapped_again_without_help(ssh_net: NsNet, wheelhouse_dir: Path,
+                                                                        inventory_path: Path, sample_epub: Path,
+                                                                        tmp_path: Path) -> None:
+    before, after = await _pause_through(ssh_net, wheelhouse_dir, inventory_path, sample_epub, tmp_path, "reboot",
+                                         lambda: ssh_net.reboot("h2"))
+    assert after and set(after).isdisjoint(before), "the rebooted host's worker was started again"

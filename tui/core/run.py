@@ -78,6 +78,9 @@ class BookRun:
         self._fatal = ""
         self._excluded: dict[str, str] = {}
         self._silent: dict[str, int] = {}  # worker -> telemetry rounds in a row without an answer
+        self._probe_failures: dict[str, int] = {}  # worker -> re-probes in a row that failed
+        self._rebootstrapping: set[str] = set()
+        self._last_rebootstrap: dict[str, float] = {}
         self._stopping = False
         self._aborting = False
         self._expected_workers = 1  # sizes units; known once the cluster has started
@@ -251,21 +254,49 @@ class BookRun:
         if c.host not in hosts and c.host not in getattr(self.cluster, "host_names", ()):
             self._notice("warning", f"no host {c.host} in this run")
             return
-        task = asyncio.ensure_future(self._do_rebootstrap(c.host, rebootstrap))
+        self._start_rebootstrap(c.host, rebootstrap)
+
+    def _start_rebootstrap(self, host: str, rebootstrap, *, auto: bool = False) -> None:
+        if host in self._rebootstrapping:
+            return
+        self._rebootstrapping.add(host)
+        task = asyncio.ensure_future(self._do_rebootstrap(host, rebootstrap, auto=auto))
         self._side_tasks.add(task)
         task.add_done_callback(self._side_tasks.discard)
 
-    async def _do_rebootstrap(self, host: str, rebootstrap) -> None:
-        self._notice("info", f"bootstrapping {host} again")
+    async def _do_rebootstrap(self, host: str, rebootstrap, *, auto: bool = False) -> None:
+        if not auto:
+            self._notice("info", f"bootstrapping {host} again")
         try:
             endpoints = await rebootstrap(host)
         except ClusterError as exc:
-            self._notice("error", f"{host}: {exc}")
+            self._notice("warning" if auto else "error", f"{host}: {exc}")
             return
+        finally:
+            self._rebootstrapping.discard(host)
+            self._last_rebootstrap[host] = asyncio.get_running_loop().time()
         for ep in endpoints:
             await self._add_endpoint(ep)
-        self._notice("info", f"{host}: {len(endpoints)} worker(s) back")
+        if endpoints:
+            self._notice("info", f"{host}: {', '.join(ep.name for ep in endpoints)} started again"
+                         + (" (it had stopped answering)" if auto else ""))
         self._kick.set()
+
+    def _maybe_restart(self, worker: str) -> None:
+        """A worker that failed two probes in a row on a host we still reach has died (crashed, OOM-killed,
+        host rebooted): bring it back without the user's help, at most once a minute per host."""
+        self._probe_failures[worker] = self._probe_failures.get(worker, 0) + 1
+        rebootstrap = getattr(self.cluster, "rebootstrap", None)
+        host = self._host_of(worker)
+        if rebootstrap is None or self._probe_failures[worker] < 2 or worker in self._excluded:
+            return
+        connected = getattr(self.cluster, "is_connected", None)
+        if connected is not None and not connected(host):
+            return  # the link is down: the cluster reconnects (and bootstraps) on its own
+        last = self._last_rebootstrap.get(host)
+        if last is not None and asyncio.get_running_loop().time() - last < 60.0:
+            return
+        self._start_rebootstrap(host, rebootstrap, auto=True)
 
     def _stop(self, _: cmd.Stop) -> None:
         if self._stopping:
@@ -521,7 +552,9 @@ class BookRun:
         except WorkerError as exc:
             self.sched.worker_lost(worker, asyncio.get_running_loop().time())  # restarts its re-probe timer
             self.bus.publish(ev.WorkerStateChanged(worker, "down", host, str(exc)))
+            self._maybe_restart(worker)
         else:
+            self._probe_failures.pop(worker, None)
             self.sched.worker_up(worker)
             if self.voices is not None:
                 self.voices.forget(worker)  # it may have restarted with an empty voice folder
