@@ -36,6 +36,9 @@ class FaultProxy:
         self.seen: list[str] = []  # chapter_ids of every /process_chapter that came through
         self.cut: dict[str, bytes] = {}  # download path -> the truncated audio served for it
         self.voice_requests = 0  # PUT /voices/... that came through
+        #: seconds each audio download is held before it is served (a slow link); set while running
+        self.download_delay = 0.0
+        self.downloading = threading.Event()  # set while a download is being held
         self.app = self._make_app()
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
@@ -52,6 +55,9 @@ class FaultProxy:
             body = await request.body()
             if path.startswith("voices/") and request.method == "PUT":
                 self.voice_requests += 1
+            if path.startswith("download/") and self.download_delay:
+                self.downloading.set()
+                await asyncio.sleep(self.download_delay)
             if path.startswith("truncated/"):
                 return Response(self.cut.get(path[len("truncated"):], b""), media_type="audio/flac")
             if path == "process_chapter":

@@ -109,6 +109,12 @@ async def test_truncated_audio_from_a_worker_is_detected_and_redone_elsewhere(tm
     _assert_complete(output)
 
 
+def _reused(summary: str) -> int:
+    """``Units: 12 total, 9 synthesized, 3 reused`` → 3."""
+    line = next(line for line in summary.splitlines() if line.startswith("Units:"))
+    return int(line.split(" reused")[0].rsplit(", ", 1)[1])
+
+
 def _cli(sample_epub: Path, output: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "tui", "--no-tui", str(sample_epub), "-o", str(output), "--local-workers", "2",
             "--unit-chars", "200", *extra]
@@ -177,9 +183,7 @@ def test_full_disk_is_a_clear_error_and_the_rerun_completes(tmp_path: Path, samp
         second = subprocess.run(_cli(sample_epub, output), capture_output=True, text=True, timeout=600)
         assert second.returncode == 0, second.stdout[-2000:] + second.stderr[-2000:]
         _assert_complete(output)
-        reused = int(next(line for line in second.stdout.splitlines() if line.startswith("Units:"))
-                     .split(" reused")[0].rsplit(", ", 1)[1])
-        assert reused >= kept
+        assert _reused(second.stdout) >= kept
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
@@ -203,3 +207,43 @@ async def test_a_crashed_local_worker_is_started_again_and_rejoins(tmp_path: Pat
         [e.message for e in after if isinstance(e, ev.Notice)]
     assert any(isinstance(e, ev.UnitDone) and e.worker == "local-2" for e in after), "it never rejoined"
     _assert_complete(output)
+
+
+def test_orchestrator_killed_during_a_download_then_rerun_gives_the_same_book(tmp_path: Path,
+                                                                            sample_epub: Path) -> None:
+    cluster = Proxied(tmp_path / "w", 2, [[], []])
+    loop = asyncio.new_event_loop()
+    try:
+        endpoints = loop.run_until_complete(cluster.start())
+        workers = ",".join(ep.base_url.removeprefix("http://") for ep in endpoints)
+        output = tmp_path / "download.m4b"
+        cmd = [sys.executable, "-m", "tui", "--no-tui", str(sample_epub), "-o", str(output), "--workers", workers,
+               "--unit-chars", "200"]
+        journal = output.with_name(output.name + ".e2a") / "journal.sqlite3"
+        first = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and first.poll() is None:  # let two units land first
+            try:
+                if sqlite3.connect(journal).execute("SELECT COUNT(*) FROM audio").fetchone()[0] >= 2:
+                    break
+            except sqlite3.OperationalError:
+                pass
+            time.sleep(0.05)
+        for proxy in cluster.proxies:
+            proxy.download_delay = 30.0
+        assert any(p.downloading.wait(60) for p in cluster.proxies), "no download was seen"
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        kept = sqlite3.connect(journal).execute("SELECT COUNT(*) FROM audio").fetchone()[0]
+        for proxy in cluster.proxies:
+            proxy.download_delay = 0.0
+        second = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    finally:
+        loop.run_until_complete(cluster.stop())
+        loop.close()
+    assert second.returncode == 0, second.stdout[-2000:] + second.stderr[-2000:]
+    _assert_complete(output)
+    db = _journal(output)
+    done_per_hash = Counter(h for (h,) in db.execute("SELECT content_hash FROM attempts WHERE status='done'"))
+    assert max(done_per_hash.values()) == 1, "a finished unit was synthesised twice"
+    assert kept >= 2 and _reused(second.stdout) >= kept
