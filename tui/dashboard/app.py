@@ -37,10 +37,10 @@ EXIT_BAD_INPUT, EXIT_ABORTED = 2, 130
 ACTIONS = (
     ("r", "retry", "Retry", "Retry the selected failed or quarantined chapter"),
     ("R", "requeue", "Requeue", "Requeue the selected chapter (cancel in flight, send again)"),
-    ("p", "pause", "Pause/resume", "Pause or resume dispatch"),
+    ("p", "pause", "Pause", "Pause or resume dispatch"),
     ("d", "drain", "Drain", "Drain the selected worker"),
     ("u", "undrain", "Undrain", "Undrain the selected worker"),
-    ("b", "rebootstrap", "Bootstrap", "Bootstrap the selected worker's host again"),
+    ("b", "rebootstrap", "Boot", "Bootstrap the selected worker's host again"),
     ("s", "stop", "Stop", "Finish work in flight and write the partial book"),
     ("q", "quit", "Quit", "Quit (aborts work in flight; a rerun resumes)"),
 )
@@ -62,7 +62,7 @@ class DashboardApp(App[None]):
 
     CSS_PATH = "dashboard.tcss"
     TITLE = "e2a-tui"
-    BINDINGS = [Binding(key, action, label, show=key not in ("u", "b")) for key, action, label, _ in ACTIONS] + [
+    BINDINGS = [Binding(key, action, label) for key, action, label, _ in ACTIONS] + [
         Binding("question_mark", "help", "Help"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
     ]
@@ -109,6 +109,12 @@ class DashboardApp(App[None]):
             yield log
         yield Footer()
 
+    def on_resize(self) -> None:
+        # every key in the footer at 80 columns: the compact style drops the padding around each
+        footer = self.query_one(Footer)
+        footer.compact = self.size.width < 110
+        footer.show_command_palette = self.size.width >= 90  # ctrl+p still works; ? lists it
+
     def on_mount(self) -> None:
         self.render_state()
         self.set_interval(self.refresh_interval, self._tick)
@@ -119,7 +125,8 @@ class DashboardApp(App[None]):
             self.run_worker(make(), group="background", exit_on_error=False)
         if self.drive:
             self._run_in_flight = True
-            self.run_worker(self._drive(), name="run-session", group="run", exit_on_error=False)
+            # a bug (not a bad input) in the run still ends the app, with its traceback
+            self.run_worker(self._drive(), name="run-session", group="run", exit_on_error=True)
 
     async def _drive(self) -> None:
         """The run itself; its end shows the summary (and exits with ``--exit-when-done`` or after quit)."""
