@@ -7,7 +7,6 @@ same summary or error line the headless front end would.
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 from typing import Optional
 
@@ -99,7 +98,3 @@ def run_bootstrap_view(inv, *, accept_new_host_keys: bool = False, wheelhouse: O
     if app.recaps is not None:
         click.echo(format_recap(app.recaps))
     return app.return_code if app.return_code is not None else 1
-
-
-def stdout_is_terminal() -> bool:
-    return sys.stdout.isatty()
