@@ -43,8 +43,9 @@ SIZE = (120, 40)
 
 def _fast(**kw) -> SchedulerConfig:
     """Quick retries; one unit per worker at a time and no speculative copies, so who runs what is clear."""
-    return SchedulerConfig(backoff_base=0.05, backoff_max=0.5, reprobe_after=0.5, slots_per_worker=1,
-                           speculative_tail=False, **kw)
+    settings = dict(backoff_base=0.05, backoff_max=0.5, reprobe_after=0.5, slots_per_worker=1,
+                    speculative_tail=False)
+    return SchedulerConfig(**{**settings, **kw})
 
 
 async def until(pilot, condition: Callable[[], bool], what: str, timeout: float = 90.0) -> None:
@@ -228,21 +229,25 @@ async def test_retry_key_completes_a_quarantined_chapter(tmp_path: Path, sample_
 
 async def test_bootstrap_key_brings_a_killed_local_worker_back(tmp_path: Path, sample_epub: Path) -> None:
     cluster = LocalCluster(2, workdir=tmp_path / "w")
+    # a late re-probe keeps the core's own restart of a dead worker (after two failed probes) out of the way
     session, events, output = _session(tmp_path, sample_epub, cluster, "reboot", 120, chapters="1-2",
-                                       worker_down_after=1)
+                                       worker_down_after=1, reprobe_after=60.0)
     state = session.state
     app = DashboardApp(session)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: any(isinstance(e, ev.UnitDone) and e.worker == "local-2" for e in events),
-                    "a first result from local-2")
-        await pilot.press("p")  # keep work for later: the run must not end while local-2 is away
+        await until(pilot, lambda: any(isinstance(e, ev.UnitDone) and e.worker == "local-2" for e in events)
+                    and state.workers["local-2"].current, "local-2 busy after a first result")
         old_pid = cluster.pid_of("local-2")
         os.kill(old_pid, signal.SIGKILL)
         await until(pilot, lambda: state.workers["local-2"].state == "down", "local-2 seen down")
+        await pilot.press("p")  # keep work for later: the run must not end while local-2 is away
+        mark = len(events)
         app.query_one(WorkersTable).select_key("local-2")
         await pilot.press("b")
         await until(pilot, lambda: cluster.pid_of("local-2") not in (None, old_pid)
                     and state.workers["local-2"].state in ("up", "busy", "paused"), "local-2 restarted")
+        notices = [e.message for e in events[mark:] if isinstance(e, ev.Notice)]
+        assert "bootstrapping localhost again" in notices, notices
         back = len(events)
         await pilot.press("p")
         await until(pilot, lambda: any(isinstance(e, ev.UnitDone) and e.worker == "local-2"
