@@ -15,8 +15,11 @@ Model (both policies see the same workers and the same audio lengths):
   also costs ``--overhead`` seconds of engine time.
 * A unit's true audio length is its estimate times a factor drawn from
   1 +- ``--noise``; the scheduler only sees the estimate until the result.
-* Ours: units sized for N workers (the project's ``units_target_for``, or
-  ``--units-per-worker K`` with the same clamps), pulled with
+* Ours: units cut by the project's ``plan_units`` for N workers, told the
+  modelled latency, overhead and ``--base-speed`` (or ``--plan-speed``), so
+  its size profile follows the per-request cost (``--flat-units``: the flat
+  ``units_target_for`` size of before; ``--units-per-worker K``: K per worker
+  with the same clamps), pulled with
   ``slots_per_worker`` = 2 (one running, one queued), speculative tail on,
   worker speeds unknown to the scheduler at the start. A cancel reaches the
   worker ``latency/2`` later and drops or aborts the copy. With
@@ -25,7 +28,10 @@ Model (both policies see the same workers and the same audio lengths):
   has its result back takes the next chapter in book order (a pull-based
   reading of the seed's round-robin, kinder than the 503-and-retry it does).
 * ideal = total audio / sum of worker speeds + one request's latency and
-  overhead (work spread perfectly, one unavoidable round trip).
+  overhead (work spread perfectly, one unavoidable round trip). It counts the
+  overhead once in all, so with ``--overhead`` > 0 no split into several units
+  per worker reaches it: ``oh%`` shows what the units' own overhead adds.
+* ``--generate WORDS`` adds a deterministic generated book of WORDS words.
 * bound = max(ideal, longest sentence on the fastest worker + latency +
   overhead): no split can beat it, since units are runs of whole sentences.
   Where bound > 1.02 x ideal, the 1.02 goal cannot be met and the row says so.
