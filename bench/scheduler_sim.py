@@ -15,8 +15,11 @@ Model (both policies see the same workers and the same audio lengths):
   also costs ``--overhead`` seconds of engine time.
 * A unit's true audio length is its estimate times a factor drawn from
   1 +- ``--noise``; the scheduler only sees the estimate until the result.
-* Ours: units sized for N workers (the project's ``units_target_for``, or
-  ``--units-per-worker K`` with the same clamps), pulled with
+* Ours: units cut by the project's ``plan_units`` for N workers, told the
+  modelled latency, overhead and ``--base-speed`` (or ``--plan-speed``), so
+  its size profile follows the per-request cost (``--flat-units``: the flat
+  ``units_target_for`` size of before; ``--units-per-worker K``: K per worker
+  with the same clamps), pulled with
   ``slots_per_worker`` = 2 (one running, one queued), speculative tail on,
   worker speeds unknown to the scheduler at the start. A cancel reaches the
   worker ``latency/2`` later and drops or aborts the copy. With
@@ -25,7 +28,10 @@ Model (both policies see the same workers and the same audio lengths):
   has its result back takes the next chapter in book order (a pull-based
   reading of the seed's round-robin, kinder than the 503-and-retry it does).
 * ideal = total audio / sum of worker speeds + one request's latency and
-  overhead (work spread perfectly, one unavoidable round trip).
+  overhead (work spread perfectly, one unavoidable round trip). It counts the
+  overhead once in all, so with ``--overhead`` > 0 no split into several units
+  per worker reaches it: ``oh%`` shows what the units' own overhead adds.
+* ``--generate WORDS`` adds a deterministic generated book of WORDS words.
 * bound = max(ideal, longest sentence on the fastest worker + latency +
   overhead): no split can beat it, since units are runs of whole sentences.
   Where bound > 1.02 x ideal, the 1.02 goal cannot be met and the row says so.
@@ -86,23 +92,48 @@ def _target(total_chars: int, workers: int, per_worker: Optional[int], min_chars
 
 
 def _real_units(
-    path: Path, workers: int, per_worker: Optional[int], min_chars: int
+    path: Path, workers: int, per_worker: Optional[int], min_chars: int, sizing: Optional["Sizing"] = None
 ) -> Optional[tuple[list[SimUnit], str]]:
-    """Units from the project's own ingest and segmentation, or None when unavailable."""
+    """Units from the project's own ingest and planning (``plan_units``), or None when unavailable."""
     try:
         from tui.book.ingest import load_book
-        from tui.book.units import make_units, units_target_for
+        from tui.book.units import units_target_for
+        from tui.core.options import RunOptions
+        from tui.core.planning import RequestCosts, plan_units
     except ImportError:
         return None
+    sizing = sizing or Sizing()
     book = load_book(path)
-    total = sum(len(ch.text) for ch in book.chapters)
-    target, rule = _target(total, workers, per_worker, min_chars, units_target_for)
+    options = RunOptions(input=path, engine="piper")
+    costs = RequestCosts(sizing.latency, sizing.overhead, sizing.speed)
+    if per_worker is not None or sizing.flat:
+        total = sum(len(ch.text) for ch in book.chapters)
+        options.unit_chars, rule = _target(total, workers, per_worker, min_chars, units_target_for)
+    plan = plan_units(book, options, workers=workers, lexicon=None, costs=costs)
+    if options.unit_chars:
+        what = f"{rule} (target {options.unit_chars} chars)"
+    elif plan.profile is None or plan.profile.is_flat:
+        what = f"plan_units, flat (target {plan.target_chars} chars)"
+    else:
+        steps = plan.profile.steps
+        what = (f"plan_units, profile of {len(steps)} steps {steps[0][1]}..{steps[-1][1]} chars "
+                f"for latency {sizing.latency:g} s, overhead {sizing.overhead:g} s, speed {sizing.speed:g}")
     out = []
-    for wu in make_units(book, engine_key="piper", target_chars=target):
+    for wu in plan.units:
         per_char = wu.est_seconds / wu.chars if wu.chars else 0.0
         longest = max((len(s) for s in wu.sentences), default=0) * per_char
         out.append(SimUnit(wu.id, wu.chapter_index, wu.est_seconds, longest))
-    return out, f"tui.book.units, {rule} (target {target} chars)"
+    return out, "tui.core.planning, " + what
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """What the planner is told about the workers (the run would measure or estimate it)."""
+
+    latency: float = 0.0
+    overhead: float = 0.0
+    speed: float = 10.0
+    flat: bool = False  # the sizing before per-request costs were considered: units_target_for only
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -142,11 +173,60 @@ def _fallback_units(path: Path, workers: int, per_worker: Optional[int], min_cha
 
 
 def load_units(
-    path: Path, workers: int, per_worker: Optional[int] = None, min_chars: int = 200
+    path: Path, workers: int, per_worker: Optional[int] = None, min_chars: int = 200,
+    sizing: Optional[Sizing] = None,
 ) -> tuple[list[SimUnit], str]:
     """Prefer the project's unit builder; fall back to a small regex splitter."""
-    real = _real_units(path, workers, per_worker, min_chars)
+    real = _real_units(path, workers, per_worker, min_chars, sizing)
     return real if real is not None else _fallback_units(path, workers, per_worker, min_chars)
+
+
+_WORDS = ("the a of and to in was he she it that his her had with for on at as by from they we you not "
+          "but be this all were said one there an which so when what would out up if them could into been "
+          "lighthouse keeper island winter harbour lantern morning evening river garden window letter "
+          "mountain village station carriage kitchen shoulder quietly suddenly remembered answered").split()
+
+
+def generate_book(words: int, folder: Path, seed: int = 7) -> Path:
+    """A deterministic EPUB of about ``words`` words: chapters of 1 500..9 000 words, paragraphs of
+    1..9 sentences of 4..40 words (the shape of a novel, not its prose)."""
+    from ebooklib import epub
+
+    path = folder / f"generated-{words}w.epub"
+    if path.is_file():
+        return path
+    rng = random.Random(seed)
+    book = epub.EpubBook()
+    book.set_identifier(f"generated-{words}")
+    book.set_title(f"Generated book of {words} words")
+    book.set_language("en")
+    items, left, n = [], words, 0
+    while left > 0:
+        n += 1
+        size = min(left, rng.randint(1500, 9000))
+        left -= size
+        paragraphs = []
+        while size > 0:
+            sentences = []
+            for _ in range(rng.randint(1, 9)):
+                k = min(max(1, size), rng.randint(4, 40))
+                size -= k
+                text = " ".join(rng.choice(_WORDS) for _ in range(k))
+                sentences.append(text[0].upper() + text[1:] + rng.choice(".....?!"))
+                if size <= 0:
+                    break
+            paragraphs.append("<p>" + " ".join(sentences) + "</p>")
+        item = epub.EpubHtml(title=f"Chapter {n}", file_name=f"c{n}.xhtml", lang="en")
+        item.content = f"<html><body><h1>Chapter {n}</h1>{''.join(paragraphs)}</body></html>"
+        book.add_item(item)
+        items.append(item)
+    book.toc = tuple(items)
+    book.add_item(epub.EpubNcx())
+    book.add_item(epub.EpubNav())
+    book.spine = items
+    folder.mkdir(parents=True, exist_ok=True)
+    epub.write_epub(str(path), book)
+    return path
 
 
 # ----------------------------------------------------------- simulation
@@ -293,7 +373,10 @@ def _speeds(n: int, base: float, spread: float, seed: int) -> list[float]:
 def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> bool:
     """Print the table; return True when every reachable row meets the goal."""
     params = Params(args.latency, args.overhead, args.fail_rate)
-    books = args.books or sorted(DEFAULT_BOOKS.glob("*.epub"))
+    sizing = Sizing(args.latency, args.overhead, args.plan_speed or args.base_speed, args.flat_units)
+    books = list(args.books or ([] if args.generate else sorted(DEFAULT_BOOKS.glob("*.epub"))))
+    if args.generate:
+        books.append(generate_book(args.generate, Path(args.generate_dir)))
     if not books:
         out(f"no books found (looked in {DEFAULT_BOOKS})")
         return False
@@ -303,18 +386,24 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> bool:
         f"overhead {args.overhead:g} s/request, estimate noise +-{args.noise:g}, fail rate {args.fail_rate:g}, "
         f"seeds {seeds[0]}..{seeds[-1]}"
     )
-    out("ideal = audio / sum(speeds) + latency + overhead; "
+    out("ideal = audio / sum(speeds) + latency + overhead: all the audio spread over the workers in proportion "
+        "to their speeds,\n  one round trip and ONE request's overhead in all (a lower bound no split reaches "
+        "when overhead > 0: each\n  worker pays the overhead once per unit it speaks); "
         "bound = max(ideal, longest sentence on the fastest worker + latency + overhead)")
+    out(f"units sized by the planner told latency {sizing.latency:g} s, overhead {sizing.overhead:g} s, "
+        f"speed {sizing.speed:g}" + (" (ignored: --flat-units)" if sizing.flat else ""))
     out("ours/seed/offline: makespan / ideal (mean; worst over the seeds for ours); unit%: mean unit time / ideal;")
+    out("oh%: units per worker x overhead / ideal (the engine time per worker that the per-request cost "
+        "of these units takes, left out of ideal)")
     out("offline: clairvoyant largest-first plan over the same units (what their granularity allows)")
     ok = True
     for path in books:
         for n in args.workers:
-            units, source = load_units(Path(path), n, args.units_per_worker, args.min_chars)
+            units, source = load_units(Path(path), n, args.units_per_worker, args.min_chars, sizing)
             if not units:
                 out(f"{Path(path).name}: no units")
                 continue
-            ours_r, seed_r, bound_r, unit_share, ref_r = [], [], [], [], []
+            ours_r, seed_r, bound_r, unit_share, ref_r, oh_share = [], [], [], [], [], []
             for seed in seeds:
                 noise = random.Random(seed * 7919 + n)
                 audio = {u.unit_id: u.est_seconds * noise.uniform(1 - args.noise, 1 + args.noise) for u in units}
@@ -327,11 +416,12 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> bool:
                 seed_r.append(simulate_seed(units, audio, speeds, params) / ideal)
                 ref_r.append(offline_reference(audio, speeds, params) / ideal)
                 unit_share.append(total / len(units) / (sum(speeds) / n) / ideal)
+                oh_share.append(len(units) / n * params.overhead / ideal)
             if n == args.workers[0]:
                 chapters = len({u.chapter_index for u in units})
                 out(f"\n{Path(path).name}: {chapters} chapters, {total:.0f} s audio; units from {source} at N={n}")
-                out(f"{'N':>3} {'units':>6} {'unit%':>6} {'ours':>6} {'worst':>6} {'seed':>7} {'offline':>7} "
-                    f"{'bound':>6}  note")
+                out(f"{'N':>3} {'units':>6} {'unit%':>6} {'oh%':>6} {'ours':>6} {'worst':>6} {'seed':>7} "
+                    f"{'offline':>7} {'bound':>6}  note")
             worst, bound = max(ours_r), min(bound_r)
             note = ""
             if bound > GOAL:
@@ -341,7 +431,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> bool:
                 share = sum(unit_share) / len(unit_share)
                 note = "MISSES GOAL" + (f" (a unit is {100 * share:.1f}% of ideal: too coarse)" if share > 0.04 else "")
             out(f"{n:>3} {len(units):>6} {100 * sum(unit_share) / len(unit_share):>5.1f}% "
-                f"{sum(ours_r) / len(ours_r):>6.3f} {worst:>6.3f} {sum(seed_r) / len(seed_r):>7.3f} "
+                f"{100 * sum(oh_share) / len(oh_share):>5.1f}% {sum(ours_r) / len(ours_r):>6.3f} {worst:>6.3f} {sum(seed_r) / len(seed_r):>7.3f} "
                 f"{sum(ref_r) / len(ref_r):>7.3f} {bound:>6.3f}  {note}")
     return ok
 
@@ -359,6 +449,13 @@ def _parse(argv: Optional[list[str]]) -> argparse.Namespace:
     ap.add_argument("--fail-rate", type=float, default=0.0, help="chance an attempt fails (default 0)")
     ap.add_argument("--units-per-worker", type=int, default=None,
                     help="size units for K per worker instead of the project's units_target_for")
+    ap.add_argument("--flat-units", action="store_true",
+                    help="size units as before per-request costs were considered (units_target_for only)")
+    ap.add_argument("--plan-speed", type=float, default=None,
+                    help="worker speed the planner assumes (default: --base-speed)")
+    ap.add_argument("--generate", type=int, default=0, metavar="WORDS",
+                    help="also run on a generated book of about WORDS words (instead of the default books)")
+    ap.add_argument("--generate-dir", default="/tmp", help="where --generate writes its EPUB (default /tmp)")
     ap.add_argument("--min-chars", type=int, default=200, help="smallest unit target with --units-per-worker")
     ap.add_argument("--seed", type=int, default=1, help="first seed (speeds, estimate noise, jitter)")
     ap.add_argument("--runs", type=int, default=3, help="seeds per row (default 3)")

@@ -39,6 +39,13 @@ class RunOptions:
     language: Optional[str] = None
     length_scale: Optional[float] = None
     unit_chars: Optional[int] = None
+    #: what one request costs, for sizing units (see tui.core.planning.request_costs): the round
+    #: trip to a worker and the engine's fixed time per request, in seconds, and a worker's speed in
+    #: audio seconds per wall second; None = measured from the probes where known, else the
+    #: engine's default
+    request_latency_s: Optional[float] = None
+    request_overhead_s: Optional[float] = None
+    worker_speed: Optional[float] = None
     max_sentence_chars: int = 400
     split_chapters: bool = False
     subtitles: Optional[str] = None

@@ -7,17 +7,65 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, Mapping, Optional, Sequence
 
 from ..book.ingest import load_book
 from ..hashing import file_sha256
 from ..book.lexicon import Lexicon
 from ..book.model import Book, BookError, WorkUnit
 from ..book.selection import parse_chapter_selection, select_chapters
-from ..book.units import make_units, units_target_for
+from ..book.units import DEFAULT_SPEED, SizeProfile, make_units, size_profile
 from .options import RunOptions
 
-__all__ = ["UnitPlan", "prepare_book", "engine_key", "plan_units"]
+__all__ = ["UnitPlan", "RequestCosts", "prepare_book", "engine_key", "plan_units", "request_costs",
+           "resumed_profile", "ENGINE_COSTS"]
+
+#: Per engine: (engine seconds per request, audio seconds per wall second of one worker) when
+#: nothing was measured. Piper's fixed cost per request is a few ms (its units stay as they were);
+#: XTTS conditions on the reference voice and warms up per request, and speaks a few x real time.
+ENGINE_COSTS: dict[str, tuple[float, float]] = {"piper": (0.0, DEFAULT_SPEED), "xtts": (0.5, 3.0)}
+
+
+@dataclass(frozen=True)
+class RequestCosts:
+    """What one request to a worker costs: ``latency_s`` round trip, ``overhead_s`` engine time,
+    and ``speed`` a worker's audio seconds per wall second."""
+
+    latency_s: float = 0.0
+    overhead_s: float = 0.0
+    speed: float = DEFAULT_SPEED
+
+
+def request_costs(options: RunOptions, round_trips_s: Sequence[float] = ()) -> RequestCosts:
+    """The request costs to size units by: the options where set; else the latency as the median
+    of the measured ``round_trips_s`` (e.g. each worker's health probe, in seconds) and the
+    engine's default overhead and speed (:data:`ENGINE_COSTS`)."""
+    overhead, speed = ENGINE_COSTS.get(options.engine, ENGINE_COSTS["piper"])
+    latency = 0.0
+    trips = sorted(t for t in round_trips_s if t is not None and t >= 0)
+    if trips:
+        latency = trips[len(trips) // 2]
+    if options.request_latency_s is not None:
+        latency = options.request_latency_s
+    if options.request_overhead_s is not None:
+        overhead = options.request_overhead_s
+    if options.worker_speed is not None and options.worker_speed > 0:
+        speed = options.worker_speed
+    return RequestCosts(max(0.0, latency), max(0.0, overhead), speed)
+
+
+def resumed_profile(settings: Mapping[str, Any], options: RunOptions) -> Optional[SizeProfile]:
+    """The unit-size profile an earlier run into the same output recorded in its journal settings
+    (``unit_profile``; a journal of a flat size has only ``unit_chars``), or None when there is
+    none or the engine settings differ (its audio would not be reused anyway)."""
+    if settings.get("engine_key") != engine_key(options):
+        return None
+    profile = SizeProfile.from_json(settings.get("unit_profile"))
+    if profile is None:
+        value = settings.get("unit_chars")
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            profile = SizeProfile.flat(value)
+    return profile
 
 
 def prepare_book(options: RunOptions) -> Book:
@@ -57,7 +105,15 @@ class UnitPlan:
 
     units: list[WorkUnit]
     trailing_gap_ms: dict[str, int]
-    target_chars: int
+    target_chars: int  # the largest target (the only one when the profile is flat)
+    profile: Optional[SizeProfile] = None
+
+    def sizing_settings(self) -> dict[str, Any]:
+        """What the journal settings must hold for a resumed run to cut the same units."""
+        out: dict[str, Any] = {"unit_chars": self.target_chars}
+        if self.profile is not None and not self.profile.is_flat:
+            out["unit_profile"] = self.profile.to_json()
+        return out
 
     @property
     def by_id(self) -> dict[str, WorkUnit]:
@@ -71,12 +127,25 @@ class UnitPlan:
 
 
 def plan_units(book: Book, options: RunOptions, *, workers: int, lexicon: Optional[Lexicon],
-               resumed_chars: Optional[int] = None) -> UnitPlan:
-    """Cut ``book`` into units sized for ``workers`` (or as an earlier run into the same output did)."""
-    total_chars = sum(len(p) for ch in book.chapters for p in ch.paragraphs)
-    target = options.unit_chars or resumed_chars or units_target_for(total_chars, max(1, workers))
+               resumed_chars: Optional[int] = None, resumed: Optional[SizeProfile] = None,
+               costs: Optional[RequestCosts] = None) -> UnitPlan:
+    """Cut ``book`` into units sized for ``workers`` and the per-request ``costs`` (default:
+    :func:`request_costs` of ``options``), or as an earlier run into the same output did: its
+    profile ``resumed`` (:func:`resumed_profile`) or its flat size ``resumed_chars``.
+    ``options.unit_chars`` forces one flat size."""
+    if options.unit_chars:
+        profile = SizeProfile.flat(options.unit_chars)
+    elif resumed is not None:
+        profile = resumed
+    elif resumed_chars:
+        profile = SizeProfile.flat(resumed_chars)
+    else:
+        costs = costs or request_costs(options)
+        total_chars = sum(len(p) for ch in book.chapters for p in ch.paragraphs)
+        profile = size_profile(total_chars, max(1, workers), latency_s=costs.latency_s,
+                               overhead_s=costs.overhead_s, speed=costs.speed)
     units = make_units(book, engine_key=engine_key(options), max_sentence_chars=options.max_sentence_chars,
-                       target_chars=target, lexicon=lexicon)
+                       profile=profile, lexicon=lexicon)
     if not units:
         raise BookError(f"{options.input.name}: nothing to read aloud")
     keyed: list[WorkUnit] = []
@@ -91,4 +160,4 @@ def plan_units(book: Book, options: RunOptions, *, workers: int, lexicon: Option
             gap = options.sentence_gap_ms
         keyed.append(dataclasses.replace(unit, content_hash=_audio_key(unit, gap, options)))
         gaps[unit.id] = gap
-    return UnitPlan(keyed, gaps, target)
+    return UnitPlan(keyed, gaps, profile.largest, profile)

@@ -34,7 +34,7 @@ from .encoding import SegmentPipeline
 from .journal import Journal, JournalError, StoredAudio, session_dir_for
 from .journal_io import JournalIO
 from .options import FORMATS, RunError, RunOptions, default_output_for, validate_options
-from .planning import UnitPlan, engine_key, plan_units, prepare_book
+from .planning import UnitPlan, engine_key, plan_units, prepare_book, request_costs, resumed_profile
 from .scheduler import Scheduler, UnitInfo, UnitState, WorkerState
 from .stats import RunStats
 from .telemetry import telemetry_loop
@@ -84,6 +84,7 @@ class BookRun:
         self._stopping = False
         self._aborting = False
         self._expected_workers = 1  # sizes units; known once the cluster has started
+        self._round_trips: list[float] = []  # seconds per /health round trip, one per worker (sizes units)
 
     # ------------------------------------------------------------------ setup
     def load(self) -> None:
@@ -118,11 +119,18 @@ class BookRun:
             raise RunError(f"cannot use session folder {self.session_dir}: {exc}") from None
         fingerprint = book_fingerprint(opts.input)
         self.session_id = fingerprint[:12]
+        try:
+            settings = json.loads(journal.get_meta("settings") or "{}")
+        except ValueError:
+            settings = {}
+        # an earlier run into the same output keeps its unit sizes, so its audio is reused even with a
+        # different number of workers (and an edited book redoes only the units whose text changed)
         plan = plan_units(self.book, opts, workers=self._expected_workers, lexicon=self._lexicon,
-                          resumed_chars=self._resumed_unit_chars(journal))
+                          resumed=resumed_profile(settings, opts),
+                          costs=request_costs(opts, round_trips_s=self._round_trips))
         journal.record_settings(fingerprint, {
             "engine_key": engine_key(opts), "fmt": opts.fmt, "chapters": opts.chapters or "",
-            "include_all": opts.include_all, "unit_chars": plan.target_chars,
+            "include_all": opts.include_all, **plan.sizing_settings(),
         })
         for unit in plan.units:
             stored = journal.verified_audio(unit.content_hash)
@@ -132,19 +140,6 @@ class BookRun:
         self.plan = plan
         self.units_by_id = plan.by_id
         self.journal = JournalIO(journal)
-
-    def _resumed_unit_chars(self, journal: Journal) -> Optional[int]:
-        """Keep the unit size of an earlier run into the same output, so its audio is reused
-        even when a different number of workers is available this time (and an edited book
-        keeps its unit sizes, so only the units whose text changed are redone)."""
-        try:
-            settings = json.loads(journal.get_meta("settings") or "{}")
-        except ValueError:
-            return None
-        if settings.get("engine_key") != engine_key(self.options):
-            return None
-        value = settings.get("unit_chars")
-        return int(value) if isinstance(value, int) and value > 0 else None
 
     # ------------------------------------------------------------------ commands
     @property
@@ -328,6 +323,7 @@ class BookRun:
             endpoints = await self.cluster.start()
             if self.journal is None:
                 self._expected_workers = len(endpoints)
+                self._round_trips = await _round_trips(endpoints)
                 await loop.run_in_executor(None, self.prepare)
             return await self._run_with(endpoints, on_ready)
         finally:
@@ -615,6 +611,22 @@ class BookRun:
         self.bus.publish(ev.RunPhase("finished", outcome))
         self.bus.publish(result)
         return result
+
+
+async def _round_trips(endpoints: list[WorkerEndpoint], timeout: float = 5.0) -> list[float]:
+    """One timed ``/health`` per worker, all at once: the latency units are sized against."""
+    async def one(ep: WorkerEndpoint) -> Optional[float]:
+        client = WorkerClient(ep)
+        try:
+            started = time.monotonic()
+            await client.health(timeout=timeout)
+            return time.monotonic() - started
+        except WorkerError:
+            return None
+        finally:
+            await client.aclose()
+
+    return [t for t in await asyncio.gather(*(one(ep) for ep in endpoints)) if t is not None]
 
 
 async def run_book(
