@@ -169,3 +169,30 @@ def test_bare_command_on_a_terminal_opens_the_start_screen_and_starts(tmp_path: 
     assert rc_file.exists(), screen
     assert rc_file.read_text().strip() == "130", screen
     assert "Traceback" not in screen
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_bootstrap_on_a_terminal_shows_hosts_live_and_exits_1_on_failure(tmp_path: Path) -> None:
+    pytest.importorskip("textual")
+    server = f"e2a-boot-{os.getpid()}"
+    (tmp_path / "inv.toml").write_text('[defaults]\nuser = "nobody"\nport = 1\n\n'
+                                       '[[hosts]]\nname = "deadhost"\naddress = "127.0.0.1"\n')
+    rc_file = tmp_path / "rc"
+    command = (f"cd {tmp_path} && env -u COLUMNS -u LINES PYTHONPATH={REPO} {sys.executable} -m tui bootstrap "
+               f"-i inv.toml; echo $? > {rc_file}; sleep 60")
+    subprocess.run(["tmux", "-L", server, "-f", "/dev/null", "new-session", "-d", "-s", "dash", "-x", "100",
+                    "-y", "30", command], check=True, timeout=30)
+    try:
+        view = _wait_screen(server, lambda s: "Press q to quit" in s, "the bootstrap to end")
+        assert "Bootstrapping hosts" in view and "deadhost" in view and "unreachable" in view
+        assert "connection refused" in view
+        _tmux(server, "send-keys", "-t", "dash", "q")
+        deadline = time.monotonic() + 60
+        while not rc_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        screen = _tmux(server, "capture-pane", "-p", "-t", "dash")
+    finally:
+        _tmux(server, "kill-server")
+    assert rc_file.read_text().strip() == "1", screen
+    assert "RECAP" in screen and "unreachable=1" in screen and "Traceback" not in screen

@@ -18,7 +18,7 @@ from .widgets.notices import NoticeLog
 __all__ = ["BootstrapApp", "recap_renderable"]
 
 
-def recap_renderable(state: RunState) -> Group:
+def recap_renderable(state: RunState, finished: bool = False) -> Group:
     """The failed hosts' step, message and last output lines; a count of the good ones."""
     parts: list = []
     done = [h for h in state.hosts.values() if h.recap is not None]
@@ -42,7 +42,9 @@ def recap_renderable(state: RunState) -> Group:
         parts.append(line)
         for out in recap.output[-5:]:
             parts.append(Text(f"    {out}", style="dim"))
-    if not waiting:
+    if not state.hosts and not finished:
+        head.append("connecting…", style="dim")
+    if finished:
         parts.append(Text("Press q to quit.", style="dim"))
     return Group(*parts)
 
@@ -101,7 +103,7 @@ class BootstrapApp(App[None]):
     def render_state(self) -> None:
         self._version = self.state.version
         self.query_one(HostsTable).render_state(self.state)
-        self.query_one("#recap", Static).update(recap_renderable(self.state))
+        self.query_one("#recap", Static).update(recap_renderable(self.state, self.recaps is not None))
         self.query_one(NoticeLog).render_state(self.state)
 
     async def action_quit(self) -> None:
