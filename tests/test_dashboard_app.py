@@ -190,3 +190,25 @@ async def test_bootstrap_view_runs_the_bootstrap_and_exits_by_outcome(failed: bo
         await pilot.press("q")
         await _settle(pilot, lambda: app.return_code is not None)
     assert app.return_code == code
+
+
+async def test_scroll_position_stays_while_rows_change() -> None:
+    clock = FakeClock()
+    state = RunState(clock=clock)
+    chapters = tuple(ev.ChapterInfo(i, f"Chapter {i + 1}", 1000) for i in range(60))
+    plans = tuple(ev.UnitPlan(f"c{i:04d}-u000", i, 300, 20.0) for i in range(60))
+    replay(state, clock, [(0.0, ev.BookLoaded("Long", "A", "/tmp/long.m4b", chapters)),
+                          (0.0, ev.WorkerStateChanged("w1", "up", "h")), (0.0, ev.RunPlanned("s", plans)),
+                          (0.0, ev.RunStarted("Long", 60, 60, 0, 1200.0, ("w1",)))])
+    app = DashboardApp(StandInSession(state), history_interval=None, refresh_interval=0.05)
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.query_one(ChaptersTable)
+        table.select_key("45")
+        await pilot.pause(0.2)
+        scroll, selected = table.scroll_y, table.selected_key()
+        assert scroll > 0 and selected == "45"
+        for i in range(0, 60, 3):  # changes above, at and below the view
+            state.apply(ev.UnitStarted(i, plans[i].unit_id, i, "w1", 1))
+            state.apply(ev.UnitDone(i, plans[i].unit_id, i, "w1", 20.0, 2.0, 300))
+        await _settle(pilot, lambda: str(table.get_cell("45", "state")) == "done")
+        assert table.scroll_y == scroll and table.selected_key() == selected
