@@ -104,3 +104,11 @@ def test_progress_port_in_use_is_one_line_error(sample_epub: Path, tmp_path: Pat
                       "--serve-progress", str(port))
     assert result.exit_code == 2
     assert f"127.0.0.1:{port}" in _one_line_error(result)
+
+
+def test_unreadable_voice_sample_fails_before_any_worker_starts(sample_epub: Path, tmp_path: Path) -> None:
+    result = _run("--no-tui", str(sample_epub), "-o", str(tmp_path / "x.m4b"), "--voice-sample",
+                  str(tmp_path / "missing.wav"), "--workers", "127.0.0.1:9")
+    assert result.exit_code == 2
+    assert "cannot read voice sample" in _one_line_error(result)
+    assert _run("--no-tui", str(sample_epub), "--request-overhead", "-1").exit_code == 2

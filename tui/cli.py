@@ -71,6 +71,12 @@ def cli() -> None:
 @click.option("--engine", envvar="TTS_MODEL", default="piper", show_default=True, help="Worker TTS engine.")
 @click.option("--voice", help="Voice (engine-specific; for piper a .onnx path).")
 @click.option("--speed", type=float, help="Speaking rate multiplier (1.0 normal, 1.2 faster).")
+@click.option("--voice-sample", type=click.Path(path_type=Path),
+              help="Cloning engines (xtts): a reference recording of the narrator, uploaded once per worker.")
+@click.option("--speaker", help="Cloning engines (xtts): a built-in speaker of the model.")
+@click.option("--language", help="Language code to speak in (default: the book's).")
+@click.option("--request-overhead", type=float, metavar="SECONDS",
+              help="Engine time every request costs (sizes work units; default per engine).")
 @click.option("--split-chapters", is_flag=True, help="Write one file per chapter instead of one book file.")
 @click.option("--subtitles", type=click.Choice(["vtt", "srt"]), help="Also write subtitles from sentence timings.")
 @click.option("--unit-chars", type=int, help="Target characters per work unit (default adapts to book and workers).")
@@ -91,12 +97,13 @@ def cli() -> None:
 @click.option("--sample", is_flag=True, help="Convert the bundled sample book.")
 def convert(book: Optional[Path], output: Optional[Path], fmt: Optional[str], bitrate: str, chapters: Optional[str],
             list_chapters: bool, include_all: bool, lexicon: Optional[Path], engine: str, voice: Optional[str],
-            speed: Optional[float], split_chapters: bool, subtitles: Optional[str], unit_chars: Optional[int],
+            speed: Optional[float], voice_sample: Optional[Path], speaker: Optional[str], language: Optional[str],
+            request_overhead: Optional[float], split_chapters: bool, subtitles: Optional[str], unit_chars: Optional[int],
             retries: int, local_workers: Optional[int], threads: int, worker_list: Optional[str],
             worker_token_file: Optional[Path], inventory: Optional[Path], no_bootstrap: bool,
             accept_new_host_keys: bool, wheelhouse: Optional[Path], no_tui: bool, exit_when_done: bool,
             serve_progress: Optional[int], sample: bool) -> None:
-    """Convert BOOK (EPUB, TXT, MD, HTML; more with calibre) into an audiobook."""
+    """Convert BOOK (EPUB, FB2, TXT, MD, HTML; MOBI, AZW3, DOCX, PDF… with calibre) into an audiobook."""
     from .core.run import RunOptions, default_output_for
     from .core.scheduler import SchedulerConfig
 
@@ -128,10 +135,13 @@ def convert(book: Optional[Path], output: Optional[Path], fmt: Optional[str], bi
         raise _fail("use either --workers or --inventory, not both")
     if speed is not None and not 0.2 <= speed <= 5:
         raise _fail("--speed must be between 0.2 and 5")
+    if request_overhead is not None and not 0 <= request_overhead <= 600:
+        raise _fail("--request-overhead must be between 0 and 600 seconds")
     options = RunOptions(
         input=book, output=output or default_output_for(book, fmt), fmt=fmt, bitrate=bitrate, chapters=chapters,
         include_all=include_all, lexicon=lexicon, engine=engine, voice=voice,
         length_scale=(1.0 / speed) if speed else None, unit_chars=unit_chars,
+        voice_sample=voice_sample, speaker=speaker, language=language, request_overhead_s=request_overhead,
         split_chapters=split_chapters, subtitles=subtitles,
         scheduler=SchedulerConfig(max_failures_per_unit=retries + 1,
                                   max_worker_failures_per_unit=min(3, retries + 1)),
