@@ -23,7 +23,7 @@ from .bootstrap import BootstrapError, HostSession, Wheelhouse, bootstrap_host
 from .connection import HostUnreachable, SshError
 from .forwards import check_health, open_forward
 from .inventory import HostSpec, Inventory, WorkerSpec
-from .report import HostRecap
+from .report import HostRecap, recap_events
 from .wheel import ProjectWheel, WheelBuildError, project_wheel
 
 __all__ = ["SshCluster", "RECONNECT_MAX_DELAY"]
@@ -90,12 +90,9 @@ class SshCluster:
             self._publish(ev.HostPhase(host, phase, detail))
 
     def _recapped(self, recap: HostRecap) -> None:
-        if self._publish is None:
-            return
-        if not recap.ok:
-            self._publish(ev.HostPhase(recap.host, "failed", recap.message))
-        self._publish(ev.HostRecapped(recap.host, recap.state, recap.step or "", recap.message,
-                                      tuple(recap.output[-10:]), tuple(recap.changes), tuple(recap.workers)))
+        if self._publish is not None:
+            for event in recap_events(recap):
+                self._publish(event)
 
     def is_connected(self, host: str) -> bool:
         link = self._links.get(host)

@@ -10,7 +10,7 @@ import asyncio
 from pathlib import Path
 from typing import Awaitable, Callable, Optional, TypeVar
 
-from .bootstrap import BootstrapError, HostSession, Wheelhouse, bootstrap_host
+from .bootstrap import BootstrapError, HostSession, PhaseSink, Wheelhouse, bootstrap_host
 from .connection import HostUnreachable, RemoteCommandError
 from .forwards import check_health, forwarded
 from .inventory import HostSpec, Inventory, worker_name
@@ -40,12 +40,14 @@ async def _on_each_host(
     *,
     accept_new_host_keys: bool = False,
     on_event: Optional[EventSink] = None,
+    on_phase: Optional[PhaseSink] = None,
 ) -> list[T]:
     """Connect to every host concurrently, run ``work``, always close; results in inventory order."""
 
     async def one(host: HostSpec) -> T:
         try:
-            session = await HostSession.open(host, accept_new_host_keys=accept_new_host_keys, on_event=on_event)
+            session = await HostSession.open(host, accept_new_host_keys=accept_new_host_keys, on_event=on_event,
+                                             on_phase=on_phase)
         except HostUnreachable as exc:
             return unreachable(host, exc)
         try:
@@ -64,20 +66,31 @@ async def bootstrap(
     accept_new_host_keys: bool = False,
     wheelhouse: Optional[Path] = None,
     on_event: Optional[EventSink] = None,
+    on_phase: Optional[PhaseSink] = None,
+    on_recap: Optional[Callable[[HostRecap], None]] = None,
 ) -> list[HostRecap]:
-    """Prepare every host and start its workers; one :class:`HostRecap` per host."""
+    """Prepare every host and start its workers; one :class:`HostRecap` per host.
+
+    ``on_phase(host, phase, detail)`` hears each bootstrap phase and ``on_recap`` each host's recap the
+    moment that host is done (a live view needs both; the text output only ``on_event``).
+    """
     house = Wheelhouse.open(wheelhouse) if wheelhouse is not None else None
     try:
         wheel = await asyncio.to_thread(project_wheel)
     except WheelBuildError as exc:
         raise BootstrapError(str(exc)) from None
 
+    def told(recap: HostRecap) -> HostRecap:
+        if on_recap is not None:
+            on_recap(recap)
+        return recap
+
     async def work(session: HostSession) -> HostRecap:
-        return await bootstrap_host(session, wheel, house)
+        return told(await bootstrap_host(session, wheel, house))
 
     return await _on_each_host(
-        inv, work, lambda h, e: HostRecap(h.name, "unreachable", "connect", e.message),
-        accept_new_host_keys=accept_new_host_keys, on_event=on_event,
+        inv, work, lambda h, e: told(HostRecap(h.name, "unreachable", "connect", e.message)),
+        accept_new_host_keys=accept_new_host_keys, on_event=on_event, on_phase=on_phase,
     )
 
 

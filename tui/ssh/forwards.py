@@ -8,7 +8,6 @@ requests to the port fail at once instead of hanging.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from dataclasses import dataclass
 from typing import AsyncIterator, Awaitable, Callable, Optional

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Optional, Sequence
 
-__all__ = ["HostState", "HostRecap", "WorkerStatusRow", "format_recap", "format_status", "any_failed"]
+__all__ = ["HostState", "HostRecap", "WorkerStatusRow", "format_recap", "format_status", "any_failed",
+           "recap_events"]
 
 HostState = Literal["ok", "changed", "failed", "unreachable"]
 
@@ -49,6 +50,18 @@ class WorkerStatusRow:
     units_done: int = 0
     uptime_seconds: float = 0.0
     detail: str = ""
+
+
+def recap_events(recap: HostRecap) -> list:
+    """The typed events a front end folds for a host's recap: a ``failed`` phase when it failed, then the recap."""
+    from ..core import events as ev
+
+    out: list = []
+    if not recap.ok:
+        out.append(ev.HostPhase(recap.host, "failed", recap.message))
+    out.append(ev.HostRecapped(recap.host, recap.state, recap.step or "", recap.message, tuple(recap.output[-10:]),
+                               tuple(recap.changes), tuple(recap.workers)))
+    return out
 
 
 def any_failed(recaps: Sequence[HostRecap]) -> bool:
