@@ -174,6 +174,7 @@ class RunState:
         self.units: dict[str, UnitView] = {}
         self.hosts: dict[str, HostView] = {}
         self.notices: Deque[ev.Notice] = collections.deque(maxlen=MAX_NOTICES)
+        self.notices_total = 0  # every notice ever folded (the deque keeps the last MAX_NOTICES)
         self.version = 0
         self._handlers: dict[type, Callable] = {
             ev.BookLoaded: self._book, ev.RunPhase: self._phase, ev.HostPhase: self._host_phase,
@@ -460,6 +461,7 @@ class RunState:
 
     def _notice(self, e: ev.Notice, now: float) -> None:
         self.notices.append(ev.Notice(e.level, printable(e.message)))
+        self.notices_total += 1
 
     def _finished(self, e: ev.RunFinished, now: float) -> None:
         self.overall.result = e

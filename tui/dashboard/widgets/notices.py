@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 from rich.text import Text
 from textual.widgets import RichLog
 
@@ -30,17 +28,12 @@ class NoticeLog(RichLog):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(wrap=True, markup=False, highlight=False, max_lines=500, **kwargs)
-        self._last: Optional[Notice] = None
+        self._shown = 0  # state.notices_total when last rendered
 
     def render_state(self, state: RunState) -> None:
-        notices = state.notices
-        if not notices or notices[-1] is self._last:
+        fresh = state.notices_total - self._shown
+        if fresh <= 0:
             return
-        fresh = []
-        for notice in reversed(notices):
-            if notice is self._last:
-                break
-            fresh.append(notice)
-        for notice in reversed(fresh):
+        for notice in list(state.notices)[-min(fresh, len(state.notices)):]:
             self.write(notice_text(notice))
-        self._last = notices[-1]
+        self._shown = state.notices_total
