@@ -11,6 +11,9 @@ CORE_MODULES = [
     "tui.core.events", "tui.core.local", "tui.core.static", "tui.core.progress_server",
     "tui.book.ingest", "tui.book.units", "tui.assembly.audiobook", "tui.assembly.encoder",
     "tui.ssh.inventory", "tui.ssh.cluster", "tui.frontends.headless",
+    "tui.core.session", "tui.core.state", "tui.core.commands", "tui.core.attempts", "tui.core.run_commands",
+    "tui.core.encoding", "tui.core.telemetry", "tui.core.planning", "tui.core.recording", "tui.core.voices",
+    "tui.core.waiting", "tui.book.fb2", "tui.book.matter",
 ]
 
 
