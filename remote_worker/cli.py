@@ -221,6 +221,9 @@ def _run(args: argparse.Namespace) -> int:
         access_log=args.log_level == "debug",
         lifespan="on",
         timeout_graceful_shutdown=5,
+        # longer than the orchestrator keeps an idle connection (2 s): the client always closes first,
+        # so it never reuses a connection the worker is closing at that moment
+        timeout_keep_alive=30,
     )
     server = uvicorn.Server(config)
     try:

@@ -84,6 +84,7 @@ class BookRun(RunCommands):
         self._stopping = False
         self._aborting = False
         self._expected_workers = 1  # sizes units; known once the cluster has started
+        self._left: Optional[float] = None  # see _seconds_left; None: to be summed again
         self._round_trips: list[float] = []  # seconds per /health round trip, one per worker (sizes units)
 
     # ------------------------------------------------------------------ setup
@@ -187,9 +188,14 @@ class BookRun(RunCommands):
             await self.voices.ensure(self.clients[worker].http, worker)
 
     def _seconds_left(self) -> float:
-        return sum(u.est_seconds for u in self.plan.units if u.id not in self.audio)
+        """Estimated audio still to synthesise (kept as a running sum: it is read after every unit)."""
+        if self._left is None:
+            self._left = sum(u.est_seconds for u in self.plan.units if u.id not in self.audio)
+        return self._left
 
     def _unit_stored(self, unit: WorkUnit, stored: StoredAudio) -> None:
+        if unit.id not in self.audio and self._left is not None:
+            self._left -= unit.est_seconds
         self.audio[unit.id] = stored
         self.pipeline.advance(unit.chapter_index, self._seconds_left())
         if self.sched.chapter_done(unit.chapter_index):

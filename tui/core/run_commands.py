@@ -88,6 +88,7 @@ class RunCommands:
         if c.redo:
             for unit in chapter_units:
                 self.audio.pop(unit.id, None)
+            self._left = None  # redone units count as left again
             self.pipeline.reset(c.chapter_index)
         self.bus.publish(ev.ChapterReopened(c.chapter_index, ids, redo=c.redo))
         self._notice("info", f"chapter {c.chapter_index + 1} requeued: {len(ids)} unit(s), "

@@ -38,8 +38,12 @@ async def telemetry_loop(clients: Callable[[], Mapping[str, WorkerClient]], *, i
                          answered: Optional[Callable[[dict[str, bool]], None]] = None) -> None:
     """Poll the workers ``clients()`` names (those not down) every ``interval`` seconds until cancelled;
     ``answered`` is told who answered each round (a worker that stops answering is hung)."""
+    loop = asyncio.get_running_loop()
     while True:
+        slept_from = loop.time()
         await asyncio.sleep(interval)
+        late = loop.time() - slept_from - interval
         results = await poll_once(clients(), timeout=timeout, publish=publish)
-        if answered is not None:
+        # a round that began late says more about this process (starved, swapping) than about the workers
+        if answered is not None and late < timeout:
             answered(results)
