@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import os
 import random
+import re
 import resource
 import selectors
 import subprocess
@@ -171,6 +172,8 @@ class Marks:
     units_done: int = 0
     failures: int = 0
     events: int = 0
+    reasons: dict = field(default_factory=dict)  # failure text (numbers masked) -> count
+    downs: int = 0
 
     def mark(self, name: str) -> None:
         self.t[name] = time.monotonic()
@@ -185,6 +188,10 @@ class Marks:
             self.mark("last_unit")
         elif isinstance(event, (ev.AttemptFailed, ev.AttemptLost)):
             self.failures += 1
+            key = type(event).__name__ + ": " + re.sub(r"\d+", "N", event.error)[:140]
+            self.reasons[key] = self.reasons.get(key, 0) + 1
+        elif isinstance(event, ev.WorkerStateChanged) and event.state == "down":
+            self.downs += 1
         elif isinstance(event, ev.AssemblyStarted):
             self.mark("assembly")
 
@@ -212,7 +219,8 @@ def rss_at(samples: list[tuple[float, int]], t: float) -> int:
 
 
 async def measured_run(*, workers: int, procs: int, words: int, speed: Optional[float], rate: int, fmt: str,
-                       telemetry: float, chapters: int, keep: Optional[Path] = None) -> dict:
+                       telemetry: float, chapters: int, keep: Optional[Path] = None,
+                       profile: Optional[Path] = None) -> dict:
     """Generate the book, start the workers, run one RunSession here; every number in one dict."""
     tmp = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="e2a-load-"))
     tmp.mkdir(parents=True, exist_ok=True)
@@ -234,9 +242,17 @@ async def measured_run(*, workers: int, procs: int, words: int, speed: Optional[
         session = RunSession(options, StaticCluster(pool.spec, warn=None))
         session.subscribe(marks.on_event)
         workers_cpu0 = pool.cpu_seconds()
+        profiler = None
+        if profile is not None:
+            import cProfile
+            profiler = cProfile.Profile()
+            profiler.enable()
         marks.mark("begin")
         result = await session.run()
         marks.mark("end")
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(str(profile))
         workers_cpu = pool.cpu_seconds() - workers_cpu0
         child_usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         sampler.stop()
@@ -281,6 +297,10 @@ def print_report(r: dict) -> None:
     print(f"outcome {res.outcome}: {res.units_synthesized} synthesised, {len(res.quarantined)} quarantined, "
           f"{r['marks'].failures} failed/lost attempts, {res.audio_seconds / 3600:.2f} h audio, "
           f"output {r['out_bytes'] / mb:.1f} MB{'; error: ' + res.error if res.error else ''}")
+    if r["marks"].reasons or r["marks"].downs:
+        print(f"workers marked down {r['marks'].downs} time(s); failed/lost attempts by reason:")
+        for reason, n in sorted(r["marks"].reasons.items(), key=lambda kv: -kv[1])[:8]:
+            print(f"  {n:>5}  {reason}")
     print(f"{'phase':<28} {'wall s':>8} {'CPU s':>8} {'cores':>6}")
     for name, wall, used in (("start (book, probe)", r["startup_wall"], r["startup_cpu"]),
                              ("synthesis (to last unit)", r["synth_wall"], r["synth_cpu"]),

@@ -33,10 +33,12 @@ async def main() -> int:
     parser.add_argument("--telemetry", type=float, default=2.0, help="telemetry interval, seconds")
     parser.add_argument("--rss-goal", type=float, default=300.0, help="peak RSS bound, MB")
     parser.add_argument("--keep", type=Path, default=None, help="folder for the book and output (kept)")
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="write a cProfile of the run (this process) here; it slows the run down")
     args = parser.parse_args()
     r = await measured_run(workers=args.workers, procs=args.procs, words=args.words, speed=args.speed,
                            rate=args.rate, fmt=args.fmt, telemetry=args.telemetry, chapters=args.chapters,
-                           keep=args.keep)
+                           keep=args.keep, profile=args.profile)
     print_report(r)
     checks = [
         (f"orchestrator CPU over the whole run < 1 core", r["cpu"] / r["wall"] < 1.0,
