@@ -83,7 +83,7 @@ async def poller(http: httpx.AsyncClient, interval: float, until: float, lat: li
                 resp = await http.get("/status")
                 resp.raise_for_status()
                 busy.append(resp.json()["status"] == "busy")
-            except (httpx.HTTPError, ValueError, KeyError) as exc:
+            except (httpx.HTTPError, OSError, asyncio.IncompleteReadError, ValueError, KeyError) as exc:
                 errors.append(f"{type(exc).__name__}: {exc}"[:120])
                 await asyncio.sleep(0.05)
                 continue
@@ -92,6 +92,43 @@ async def poller(http: httpx.AsyncClient, interval: float, until: float, lat: li
             lat.append(elapsed)
             if interval > 0:
                 await asyncio.sleep(max(0.0, interval - elapsed))
+
+
+class RawClient:
+    """A keep-alive HTTP/1.1 connection speaking just enough to GET /status: a much cheaper load
+    generator than httpx, to tell the worker's latency from this process's own overhead."""
+
+    def __init__(self, base_url: str) -> None:
+        host, port = base_url.split("://", 1)[1].rsplit(":", 1)
+        self.host, self.port = host, int(port)
+        self.reader = self.writer = None
+        self.request = f"GET /status HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+
+    async def get(self, path: str) -> "RawClient":
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.writer.write(self.request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        self.body = await self.reader.readexactly(length)
+        self.status_code = int(head.split(b" ", 2)[1])
+        return self
+
+    def raise_for_status(self) -> None:
+        if self.status_code != 200:
+            raise httpx.HTTPError(f"HTTP {self.status_code}")
+
+    def json(self) -> dict:
+        import json
+        return json.loads(self.body)
+
+    async def aclose(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
 
 
 async def lag_probe(until: float, lags: list[float], period: float = 0.01) -> None:
@@ -134,6 +171,8 @@ async def main() -> int:
                         help="seconds between one client's polls, comma separated; 0 = closed loop")
     parser.add_argument("--threads", type=int, default=1, help="Piper threads in the worker")
     parser.add_argument("--sentences", type=int, default=400, help="sentences in the long unit")
+    parser.add_argument("--client", choices=("httpx", "raw"), default="httpx",
+                        help="httpx.AsyncClient per poller, or a bare asyncio connection (cheaper load generator)")
     parser.add_argument("--baseline", action="store_true",
                         help="first run every interval with the worker idle (what the machine itself allows)")
     args = parser.parse_args()
@@ -141,14 +180,17 @@ async def main() -> int:
     with start_worker("--threads", str(args.threads)) as worker:
         base = worker.base_url
         print(f"worker pid {worker.proc.pid} on {base}, Piper --threads {args.threads}, synth rows run while it "
-              f"synthesises a {args.sentences}-sentence unit; {args.clients} clients x {args.seconds:.0f} s per row; "
+              f"synthesises a {args.sentences}-sentence unit; {args.clients} {args.client} clients x {args.seconds:.0f} s per row; "
               f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
         print(f"{'load':>12} {'polls':>6} {'req/s':>6} {'err':>4} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>7} "
               f"{'busy':>5} {'wCPU':>5} {'cCPU':>5} {'lag99':>6}  goal p99<{GOAL_P99_MS:.0f}ms")
         # clients are built (an SSL context each: tens of ms) and connected before any window is timed
         context = ssl.create_default_context()
-        clients = [httpx.AsyncClient(base_url=base, trust_env=False, timeout=10.0, verify=context)
-                   for _ in range(args.clients)]
+        if args.client == "raw":
+            clients = [RawClient(base) for _ in range(args.clients)]
+        else:
+            clients = [httpx.AsyncClient(base_url=base, trust_env=False, timeout=10.0, verify=context)
+                       for _ in range(args.clients)]
         await asyncio.gather(*(http.get("/status") for http in clients))
         rows = []
         intervals = [float(x) for x in args.intervals.split(",")]
