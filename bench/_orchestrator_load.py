@@ -220,8 +220,14 @@ def rss_at(samples: list[tuple[float, int]], t: float) -> int:
 
 async def measured_run(*, workers: int, procs: int, words: int, speed: Optional[float], rate: int, fmt: str,
                        telemetry: float, chapters: int, keep: Optional[Path] = None,
-                       profile: Optional[Path] = None) -> dict:
-    """Generate the book, start the workers, run one RunSession here; every number in one dict."""
+                       profile: Optional[Path] = None, shared_ssl: bool = False) -> dict:
+    """Generate the book, start the workers, run one RunSession here; every number in one dict.
+
+    ``shared_ssl``: a what-if, in this process only: every httpx client the orchestrator builds
+    reuses one SSL context instead of loading the CA bundle again (WorkerClient does the latter).
+    """
+    if shared_ssl:
+        _share_ssl_context()
     tmp = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="e2a-load-"))
     tmp.mkdir(parents=True, exist_ok=True)
     t_book = time.monotonic()
@@ -288,6 +294,25 @@ async def measured_run(*, workers: int, procs: int, words: int, speed: Optional[
     }
 
 
+def _share_ssl_context() -> None:
+    import ssl
+
+    import httpx
+
+    from tui.core import client as client_module
+
+    context = ssl.create_default_context()
+
+    class _SharedContextClient(httpx.AsyncClient):
+        def __init__(self, *args, **kwargs):
+            kwargs.setdefault("verify", context)
+            super().__init__(*args, **kwargs)
+
+    client_module.httpx = type(sys)("httpx_shared_ssl")
+    client_module.httpx.__dict__.update(httpx.__dict__)
+    client_module.httpx.AsyncClient = _SharedContextClient
+
+
 def print_report(r: dict) -> None:
     res = r["result"]
     mb = 1024 * 1024
@@ -307,6 +332,10 @@ def print_report(r: dict) -> None:
                              ("tail (encode, assemble)", r["tail_wall"], r["tail_cpu"]),
                              ("whole run", r["wall"], r["cpu"])):
         print(f"{name:<28} {wall:>8.1f} {used:>8.1f} {used / wall if wall else 0:>6.2f}")
+    t = r["marks"].t
+    if "assembly" in t and "last_unit" in t:
+        print(f"tail split: waiting for segment encodes {t['assembly'] - t['last_unit']:.1f} s, "
+              f"final assembly (finish_audiobook) {t['end'] - t['assembly']:.1f} s")
     print(f"children of the orchestrator (ffmpeg) CPU {r['children_cpu']:.1f} s; tone worker processes CPU "
           f"{r['workers_cpu']:.1f} s; events published {r['marks'].events}")
     q = ", ".join(f"{v / mb:.0f}" for v in r["rss_quarters"])

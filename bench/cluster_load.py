@@ -35,10 +35,13 @@ async def main() -> int:
     parser.add_argument("--keep", type=Path, default=None, help="folder for the book and output (kept)")
     parser.add_argument("--profile", type=Path, default=None,
                         help="write a cProfile of the run (this process) here; it slows the run down")
+    parser.add_argument("--shared-ssl", action="store_true",
+                        help="what-if: the orchestrator's worker clients share one SSL context")
     args = parser.parse_args()
     r = await measured_run(workers=args.workers, procs=args.procs, words=args.words, speed=args.speed,
                            rate=args.rate, fmt=args.fmt, telemetry=args.telemetry, chapters=args.chapters,
-                           keep=args.keep, profile=args.profile)
+                           keep=args.keep, profile=args.profile,
+                           shared_ssl=args.shared_ssl)
     print_report(r)
     checks = [
         (f"orchestrator CPU over the whole run < 1 core", r["cpu"] / r["wall"] < 1.0,
