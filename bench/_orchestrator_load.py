@@ -14,6 +14,7 @@ import random
 import re
 import resource
 import selectors
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -230,6 +231,16 @@ async def measured_run(*, workers: int, procs: int, words: int, speed: Optional[
         _share_ssl_context()
     tmp = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="e2a-load-"))
     tmp.mkdir(parents=True, exist_ok=True)
+    try:
+        return await _measured_run_in(tmp, workers=workers, procs=procs, words=words, speed=speed, rate=rate,
+                                      fmt=fmt, telemetry=telemetry, chapters=chapters, profile=profile)
+    finally:
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+async def _measured_run_in(tmp: Path, *, workers: int, procs: int, words: int, speed: Optional[float], rate: int,
+                           fmt: str, telemetry: float, chapters: int, profile: Optional[Path]) -> dict:
     t_book = time.monotonic()
     book, real_words = make_book(tmp / "book.epub", words, chapters=chapters)
     book_seconds = time.monotonic() - t_book
