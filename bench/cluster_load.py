@@ -6,7 +6,11 @@ drives a real RunSession over a generated book in this process. Prints this proc
 per phase (getrusage RUSAGE_SELF; workers and ffmpeg are other processes) and its RSS, with
 pass/fail: CPU over the run < 1 core, peak RSS (VmHWM) < ``--rss-goal`` MB.
 
+``--shared-ssl`` is a what-if: the orchestrator's worker clients share one SSL context
+(WorkerClient otherwise loads the CA bundle once per worker, also for plain-HTTP workers).
+
     python bench/cluster_load.py [--workers 64] [--procs 4] [--words 100000] [--speed 1.0] [--fmt m4b]
+                                 [--shared-ssl] [--profile FILE] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -44,9 +48,9 @@ async def main() -> int:
                            shared_ssl=args.shared_ssl)
     print_report(r)
     checks = [
-        (f"orchestrator CPU over the whole run < 1 core", r["cpu"] / r["wall"] < 1.0,
+        ("orchestrator CPU over the whole run < 1 core", r["cpu"] / r["wall"] < 1.0,
          f"{r['cpu'] / r['wall']:.2f} cores"),
-        (f"orchestrator CPU during synthesis < 1 core", r["synth_cpu"] / max(r["synth_wall"], 1e-9) < 1.0,
+        ("orchestrator CPU during synthesis < 1 core", r["synth_cpu"] / max(r["synth_wall"], 1e-9) < 1.0,
          f"{r['synth_cpu'] / max(r['synth_wall'], 1e-9):.2f} cores"),
         (f"peak RSS < {args.rss_goal:.0f} MB", r["peak"] / 2**20 < args.rss_goal, f"{r['peak'] / 2**20:.0f} MB"),
         ("run complete", r["result"].outcome == "complete", r["result"].outcome),

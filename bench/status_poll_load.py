@@ -8,9 +8,13 @@ client at all times, i.e. ``--clients`` requests always queued at the worker).
 
 Prints p50/p95/p99/max latency per interval and pass/fail against the goal (p99 < 100 ms),
 the request rate, errors, whether the worker stayed busy all along, and the CPU share of the
-worker and of this (client) process, so a saturated load generator is visible.
+worker and of this (client) process, so a saturated load generator is visible. ``--client raw``
+polls over bare asyncio connections instead of httpx: on a small machine 200 httpx clients
+saturate this process before the worker, and their latency is then mostly the client's own.
+``--baseline`` first runs every interval with the worker idle.
 
     python bench/status_poll_load.py [--clients 200] [--seconds 10] [--intervals 1,0.5,0] [--threads 1]
+                                     [--client httpx|raw] [--baseline]
 """
 
 from __future__ import annotations
