@@ -7,6 +7,9 @@ covered by test_worker_api.py and test_worker_engine.py.
 
 from __future__ import annotations
 
+import time
+from typing import Optional
+
 import numpy as np
 
 from remote_worker.engines.base import Engine
@@ -20,9 +23,14 @@ class ToneEngine(Engine):
 
     name = "tone"
 
-    def __init__(self, sample_rate: int = 8000) -> None:
+    def __init__(self, sample_rate: int = 8000, speed: Optional[float] = None) -> None:
+        """``speed``: audio seconds made per wall second (it sleeps to keep that pace, as a slow
+        model would); None: as fast as it can."""
         super().__init__()
         self._rate = sample_rate
+        if speed is not None and speed <= 0:
+            raise ValueError("speed must be positive")
+        self._speed = speed
 
     def _load(self) -> None:
         return None
@@ -32,6 +40,8 @@ class ToneEngine(Engine):
         if not words:
             return np.zeros(0, dtype=np.float32)
         n = int(self._rate * min(0.05 * words, 0.5))
+        if self._speed is not None:
+            time.sleep(n / self._rate / self._speed)
         t = np.arange(n, dtype=np.float32) / self._rate
         return (0.2 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32)
 
