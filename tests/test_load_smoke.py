@@ -1,8 +1,7 @@
 """Cheap smoke versions of the load benches (counts only, never timings).
 
-Not in the default suite (testpaths is tests/); run ``pytest bench/test_load_smoke.py``.
-Each takes well under 20 s: the benches themselves are bench/status_poll_load.py,
-bench/cluster_load.py and bench/soak.py.
+Each takes well under 20 s; the benches themselves (bench/status_poll_load.py,
+bench/cluster_load.py, bench/soak.py) measure and print the numbers.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
 from _orchestrator_load import leaked_fds, measured_run  # noqa: E402
 from status_poll_load import RawClient, keep_busy, one_window  # noqa: E402
