@@ -21,7 +21,6 @@ pytest.importorskip("textual")
 from textual.widgets import RichLog  # noqa: E402
 
 from tui.core import events as ev  # noqa: E402
-from tui.core.cluster import WorkerEndpoint  # noqa: E402
 from tui.core.local import LocalCluster  # noqa: E402
 from tui.core.run import RunOptions, run_book  # noqa: E402
 from tui.core.scheduler import SchedulerConfig  # noqa: E402
@@ -33,7 +32,8 @@ from tui.dashboard.screens.detail import WorkerDetail  # noqa: E402
 from tui.dashboard.widgets.chapters import ChaptersTable  # noqa: E402
 from tui.dashboard.widgets.workers import WorkersTable  # noqa: E402
 
-from _fault_proxy import FaultProxy, FaultRule  # noqa: E402
+from _fault_proxy import FaultRule  # noqa: E402
+from _session_helpers import Proxied  # noqa: E402
 from _probe import ffprobe  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -179,31 +179,9 @@ async def test_drain_requeue_pause_resume_and_stop_keys(tmp_path: Path, sample_e
     assert not cluster.workers, "local workers were not stopped"
 
 
-class _Proxied:
-    """Two real local workers behind fault proxies sharing one list of rules."""
-
-    def __init__(self, workdir: Path, rules: list[FaultRule]) -> None:
-        self.local = LocalCluster(2, workdir=workdir)
-        self.rules = rules
-        self.proxies: list[FaultProxy] = []
-
-    async def start(self) -> list[WorkerEndpoint]:
-        out = []
-        for ep in await self.local.start():
-            proxy = FaultProxy(ep.base_url, self.rules, token=ep.token).__enter__()
-            self.proxies.append(proxy)
-            out.append(WorkerEndpoint(ep.name, proxy.url, host="proxy"))
-        return out
-
-    async def stop(self) -> None:
-        for proxy in self.proxies:
-            proxy.__exit__()
-        await self.local.stop()
-
-
 async def test_retry_key_completes_a_quarantined_chapter(tmp_path: Path, sample_epub: Path) -> None:
     rule = FaultRule("northern cape", times=1)  # the first unit of chapter 1 fails once, on whichever worker
-    session, events, output = _session(tmp_path, sample_epub, _Proxied(tmp_path / "w", [rule]), "retry", 200,
+    session, events, output = _session(tmp_path, sample_epub, Proxied(tmp_path / "w", 2, [[rule], [rule]]), "retry", 200,
                                        chapters="1-2", max_failures_per_unit=1, max_worker_failures_per_unit=1)
     state = session.state
     app = DashboardApp(session)

@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.cluster import WorkerEndpoint
 from tui.core.events import ATTEMPT_ENDINGS, AttemptLost, EventBus, UnitDone, UnitStarted
 from tui.core.local import LocalCluster
 from tui.core.run import RunOptions, run_book
 from tui.core.scheduler import SchedulerConfig
 from tui.sample import SAMPLE_CHAPTERS
 
-from _fault_proxy import FaultProxy, FaultRule
+from _fault_proxy import FaultRule
+from _session_helpers import Proxied
 from _probe import chapter_spans, ffprobe
 
 pytestmark = pytest.mark.slow
@@ -117,36 +117,13 @@ async def test_worker_killed_mid_unit_run_completes_on_the_other(tmp_path: Path,
                           (unit_id,)).fetchone()[0] == 1
 
 
-class _ProxiedLocal:
-    """Two real local workers, each behind a fault proxy with its own rules."""
-
-    def __init__(self, workdir: Path, rules: list[FaultRule], rules_b: list[FaultRule] | None = None) -> None:
-        self.local = LocalCluster(2, workdir=workdir)
-        self.rules = [rules, rules if rules_b is None else rules_b]
-        self.proxies: list[FaultProxy] = []
-
-    async def start(self) -> list[WorkerEndpoint]:
-        endpoints = await self.local.start()
-        out = []
-        for ep, rules in zip(endpoints, self.rules):
-            proxy = FaultProxy(ep.base_url, rules, token=ep.token).__enter__()
-            self.proxies.append(proxy)
-            out.append(WorkerEndpoint(ep.name, proxy.url, host="proxy"))
-        return out
-
-    async def stop(self) -> None:
-        for proxy in self.proxies:
-            proxy.__exit__()
-        await self.local.stop()
-
-
 async def test_worker_returning_500_for_a_unit_has_it_retried_elsewhere(tmp_path: Path, sample_epub: Path) -> None:
     rule = FaultRule("Penhallow")  # local-1 answers 500 for this unit every time; local-2 is healthy
     output = tmp_path / "retry.m4b"
     # Only chapter 2: its first unit (with "Penhallow") is the first one handed out, and goes to local-1.
     result = await run_book(RunOptions(input=sample_epub, output=output, unit_chars=300, chapters="2",
                                        scheduler=FAST),
-                            _ProxiedLocal(tmp_path / "w", [rule], []))
+                            Proxied(tmp_path / "w", 2, [[rule], []]))
     assert result.ok, result.error
     assert rule.failed >= 1
     _assert_book_matches_journal(output, [TITLES[1]])
@@ -164,7 +141,8 @@ async def test_worker_returning_500_for_a_unit_has_it_retried_elsewhere(tmp_path
 
 async def test_unit_that_always_fails_is_quarantined_and_partial_book_written(tmp_path: Path,
                                                                             sample_epub: Path) -> None:
-    cluster = _ProxiedLocal(tmp_path / "w", [FaultRule("Penhallow")])
+    always = FaultRule("Penhallow")
+    cluster = Proxied(tmp_path / "w", 2, [[always], [always]])
     endpoints = await cluster.start()
     try:
         output = tmp_path / "partial.m4b"
