@@ -41,24 +41,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_int(name: str, default: int, what: str = "a whole number") -> int:
+    """An integer from the environment; a bad value is a one-line usage error naming ``what`` it should be."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
         return int(raw)
     except ValueError:
-        raise UsageError(f"{name}={raw!r} is not a port number") from None
-
-
-def _env_count(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise UsageError(f"{name}={raw!r} is not a whole number") from None
+        raise UsageError(f"{name}={raw!r} is not {what}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -166,12 +157,12 @@ def _configure_logging(level: str) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    port = args.port if args.port is not None else _env_int("WORKER_PORT", 8000)
+    port = args.port if args.port is not None else _env_int("WORKER_PORT", 8000, "a port number")
     if not 0 <= port <= 65535:
         raise UsageError(f"port {port} is outside 0..65535")
     if args.threads is not None and args.threads < 1:
         raise UsageError(f"--threads must be at least 1, got {args.threads}")
-    replicas = args.replicas if args.replicas is not None else _env_count("E2A_REPLICAS", 1)
+    replicas = args.replicas if args.replicas is not None else _env_int("E2A_REPLICAS", 1)
     if not 1 <= replicas <= 16:
         raise UsageError(f"--replicas must be 1..16, got {replicas}")
     if args.queue < 0:
