@@ -8,6 +8,7 @@ second, open file descriptors and child processes before and after the run.
 
 from __future__ import annotations
 
+import argparse
 import gc
 import os
 import random
@@ -364,3 +365,21 @@ def print_report(r: dict) -> None:
 
 def leaked_fds(r: dict) -> dict[int, str]:
     return {fd: target for fd, target in r["fds_after"].items() if r["fds_before"].get(fd) != target}
+
+
+def load_parser(description: str, *, workers: int, procs: int, speed: float, rss_help: str) -> argparse.ArgumentParser:
+    """The options the cluster-load and soak benches share, with each one's defaults."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--workers", type=int, default=workers)
+    parser.add_argument("--procs", type=int, default=procs, help="processes hosting the worker apps")
+    parser.add_argument("--words", type=int, default=100_000)
+    parser.add_argument("--chapters", type=int, default=20)
+    parser.add_argument("--speed", type=float, default=speed, help="audio seconds per wall second, per worker")
+    parser.add_argument("--rate", type=int, default=8000, help="tone sample rate")
+    parser.add_argument("--fmt", default="m4b")
+    parser.add_argument("--telemetry", type=float, default=2.0, help="telemetry interval, seconds")
+    parser.add_argument("--rss-goal", type=float, default=300.0, help=rss_help)
+    parser.add_argument("--keep", type=Path, default=None, help="folder for the book and output (kept)")
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="write a cProfile of the run (this process) here; it slows the run down")
+    return parser

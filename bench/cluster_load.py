@@ -15,30 +15,17 @@ pass/fail: CPU over the run < 1 core, peak RSS (VmHWM) < ``--rss-goal`` MB.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _orchestrator_load import measured_run, print_report  # noqa: E402
+from _orchestrator_load import load_parser, measured_run, print_report  # noqa: E402
 
 
 async def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=64)
-    parser.add_argument("--procs", type=int, default=4, help="processes hosting the worker apps")
-    parser.add_argument("--words", type=int, default=100_000)
-    parser.add_argument("--chapters", type=int, default=20)
-    parser.add_argument("--speed", type=float, default=1.0, help="audio seconds per wall second, per worker")
-    parser.add_argument("--rate", type=int, default=8000, help="tone sample rate")
-    parser.add_argument("--fmt", default="m4b")
-    parser.add_argument("--telemetry", type=float, default=2.0, help="telemetry interval, seconds")
-    parser.add_argument("--rss-goal", type=float, default=300.0, help="peak RSS bound, MB")
-    parser.add_argument("--keep", type=Path, default=None, help="folder for the book and output (kept)")
-    parser.add_argument("--profile", type=Path, default=None,
-                        help="write a cProfile of the run (this process) here; it slows the run down")
+    parser = load_parser(__doc__.splitlines()[0], workers=64, procs=4, speed=1.0, rss_help="peak RSS bound, MB")
     parser.add_argument("--shared-ssl", action="store_true",
                         help="what-if: the orchestrator's worker clients share one SSL context")
     args = parser.parse_args()

@@ -10,30 +10,17 @@ after the run as before it (/proc/self/fd), and no child processes of this one l
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _orchestrator_load import leaked_fds, measured_run, print_report  # noqa: E402
+from _orchestrator_load import leaked_fds, load_parser, measured_run, print_report  # noqa: E402
 
 
 async def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=8)
-    parser.add_argument("--procs", type=int, default=2, help="processes hosting the worker apps")
-    parser.add_argument("--words", type=int, default=100_000)
-    parser.add_argument("--chapters", type=int, default=20)
-    parser.add_argument("--speed", type=float, default=50.0, help="audio seconds per wall second, per worker")
-    parser.add_argument("--rate", type=int, default=8000, help="tone sample rate")
-    parser.add_argument("--fmt", default="m4b")
-    parser.add_argument("--telemetry", type=float, default=2.0, help="telemetry interval, seconds")
-    parser.add_argument("--rss-goal", type=float, default=300.0, help="RSS bound at the end, MB")
-    parser.add_argument("--keep", type=Path, default=None, help="folder for the book and output (kept)")
-    parser.add_argument("--profile", type=Path, default=None,
-                        help="write a cProfile of the run (this process) here; it slows the run down")
+    parser = load_parser(__doc__.splitlines()[0], workers=8, procs=2, speed=50.0, rss_help="RSS bound at the end, MB")
     args = parser.parse_args()
     r = await measured_run(workers=args.workers, procs=args.procs, words=args.words, speed=args.speed,
                            rate=args.rate, fmt=args.fmt, telemetry=args.telemetry, chapters=args.chapters,
