@@ -95,6 +95,12 @@ def _tmux(server: str, *args: str) -> str:
     return subprocess.run(["tmux", "-L", server, *args], capture_output=True, text=True, timeout=30).stdout
 
 
+def _open_terminal(server: str, command: str, width: int = 120, height: int = 40) -> None:
+    """A detached tmux session ``dash`` of ``width`` x ``height`` running ``command`` (its own server, no config)."""
+    subprocess.run(["tmux", "-L", server, "-f", "/dev/null", "new-session", "-d", "-s", "dash", "-x", str(width),
+                    "-y", str(height), command], check=True, timeout=30)
+
+
 def _wait_screen(server: str, predicate, what: str, timeout: float = 120.0) -> str:
     deadline = time.monotonic() + timeout
     screen = ""
@@ -116,8 +122,7 @@ def test_dashboard_in_a_real_terminal_pauses_and_quits(tmp_path: Path, sample_ep
     # COLUMNS/LINES from the calling shell would override the pane's real size
     command = (f"cd {REPO} && env -u COLUMNS -u LINES {sys.executable} -m tui {sample_epub} -o {output} "
                f"--local-workers 2 --unit-chars 120; echo $? > {rc_file}; sleep 60")
-    subprocess.run(["tmux", "-L", server, "-f", "/dev/null", "new-session", "-d", "-s", "dash", "-x", "120",
-                    "-y", "40", command], check=True, timeout=30)
+    _open_terminal(server, command, 120, 40)
     try:
         screen = _wait_screen(server, lambda s: "local-1" in s and "local-2" in s and "[running" in s,
                               "the tables with both workers")
@@ -148,8 +153,7 @@ def test_bare_command_on_a_terminal_opens_the_start_screen_and_starts(tmp_path: 
     rc_file = tmp_path / "rc"
     command = (f"cd {tmp_path} && env -u COLUMNS -u LINES PYTHONPATH={REPO} {sys.executable} -m tui; "
                f"echo $? > {rc_file}; sleep 60")
-    subprocess.run(["tmux", "-L", server, "-f", "/dev/null", "new-session", "-d", "-s", "dash", "-x", "120",
-                    "-y", "40", command], check=True, timeout=30)
+    _open_terminal(server, command, 120, 40)
     try:
         _wait_screen(server, lambda s: "Choose a book" in s and "book.epub" in s, "the start screen")
         _tmux(server, "send-keys", "-t", "dash", "Down", "Enter")  # the tree's first file
@@ -181,8 +185,7 @@ def test_bootstrap_on_a_terminal_shows_hosts_live_and_exits_1_on_failure(tmp_pat
     rc_file = tmp_path / "rc"
     command = (f"cd {tmp_path} && env -u COLUMNS -u LINES PYTHONPATH={REPO} {sys.executable} -m tui bootstrap "
                f"-i inv.toml; echo $? > {rc_file}; sleep 60")
-    subprocess.run(["tmux", "-L", server, "-f", "/dev/null", "new-session", "-d", "-s", "dash", "-x", "100",
-                    "-y", "30", command], check=True, timeout=30)
+    _open_terminal(server, command, 100, 30)
     try:
         view = _wait_screen(server, lambda s: "Press q to quit" in s, "the bootstrap to end")
         assert "Bootstrapping hosts" in view and "deadhost" in view and "unreachable" in view
