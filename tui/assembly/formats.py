@@ -13,7 +13,7 @@ from typing import Optional
 
 from tui.assembly.errors import AssemblyError
 
-__all__ = ["FormatSpec", "FORMATS", "get_format", "check_bitrate"]
+__all__ = ["FormatSpec", "FORMATS", "FORMAT_NAMES", "get_format", "check_bitrate"]
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,9 @@ FORMATS: dict[str, FormatSpec] = {
         chapter_tags=True,
     ),
 }
+
+#: the output formats, in the order a user is offered them (the one list: CLI, start screen, options)
+FORMAT_NAMES: tuple[str, ...] = tuple(FORMATS)
 
 _BITRATE = re.compile(r"^[1-9][0-9]{0,5}(\.[0-9]+)?[kK]?$")
 
