@@ -19,6 +19,7 @@ from typing import Optional
 from lxml import etree
 
 from .archive import CorruptArchiveError, EpubArchive
+from .matter import generic_title
 from .model import Book, BookError, Chapter
 from .package import Package, SpineItem, TocEntry, read_package
 from .semantics import is_skipped_matter
@@ -212,7 +213,7 @@ class _Builder:
         title = _document_title(root)
         if title and _norm(title) != _norm(self.pkg.meta.title):
             return title
-        return f"Chapter {len(self.drafts) + 1}"
+        return generic_title(len(self.drafts) + 1)
 
 
 def load_epub(path: Path, *, include_all: bool = False, rejoin_pieces: bool = False) -> Book:

@@ -24,7 +24,7 @@ from typing import Iterator, Optional
 from lxml import etree
 
 from .epub import DraftChapter, chapters_from_blocks
-from .matter import drop_unmarked_matter
+from .matter import drop_unmarked_matter, generic_title
 from .model import Book, BookError, BookMeta
 from .textfiles import MAX_TEXT_BYTES
 from .xhtml import Block, clean_text
@@ -224,7 +224,7 @@ def load_fb2(path: Path, *, include_all: bool = False) -> Book:
             _drafts(section, f"{source}.{m}", drafts)
     for i, draft in enumerate(drafts):
         if not draft.title:
-            draft.title = f"Chapter {i + 1}"
+            draft.title = generic_title(i + 1)
     book = Book(meta=meta, chapters=chapters_from_blocks(drafts), source_path=path, warnings=warnings)
     if not book.chapters:
         raise BookError(f"{path.name} is empty: no readable text in any chapter")

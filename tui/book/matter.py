@@ -4,43 +4,107 @@ A book converted by calibre (MOBI, AZW3, DOCX...) or written as FB2 carries no
 ``epub:type``, guide or landmarks, so its title page, contents, copyright page or
 index arrive as ordinary chapters. They are recognised here by what they are
 called (or, for an untitled chapter, by its first short line) and where they
-stand: some names are never a chapter wherever they appear (contents, index,
-copyright, colophon, licence...), a chapter named like the book itself only
-counts as a title page at the very start and when short, and notes only at the
-very end. A chapter with any other name is always kept.
+stand, from one list, :data:`MATTER_TITLES`: each title names the EPUB
+structural type it stands for (one the EPUB reader skips, so every format leaves
+out the same pages) and where in the book it counts as matter. Some names are
+never a chapter wherever they appear (contents, index, copyright, colophon,
+licence...); notes only count at the very end, a list of the author's other books
+only at either end, and a chapter named like the book itself only as a title page
+at the very start and when short. A chapter with any other name is always kept.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from enum import Enum
 from typing import Optional
 
 from .model import Book, Chapter
 
-__all__ = ["matter_kind", "drop_unmarked_matter", "GENERIC_TITLE"]
+__all__ = [
+    "MATTER_TITLES",
+    "KEPT_BACK_TITLES",
+    "MatterTitle",
+    "Where",
+    "GENERIC_TITLE",
+    "generic_title",
+    "title_matter",
+    "matter_kind",
+    "drop_unmarked_matter",
+]
 
-#: Titles readers give a chapter that has none of its own (``Chapter 3``, as in epub.py).
+#: Titles readers give a chapter that has none of its own (``Chapter 3``), from :func:`generic_title`.
 GENERIC_TITLE = re.compile(r"^chapter \d+$", re.IGNORECASE)
 
-_WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
 
-# never read aloud, wherever they stand
-_ANYWHERE = re.compile(
-    r"^(?:"
-    r"(?:the )?(?:table of )?contents|toc|"
-    r"copyright(?: page| notice)?|imprint|imprimatur|colophon|credits|errata|"
-    r"(?:general |subject |name )?index|(?:selected )?bibliography|glossary|"
-    r"licen[cs]e|(?:the )?(?:full )?project gutenberg licen[cs]e.*|"
-    r"title ?page|half ?title(?: page)?|cover(?: page)?|"
-    r"guide|landmarks|pages|page list|list of (?:illustrations|figures|tables|maps)"
-    r")$"
+def generic_title(number: int) -> str:
+    """The title of an untitled chapter, 1-based; :data:`GENERIC_TITLE` recognises it."""
+    return f"Chapter {number}"
+
+
+class Where(Enum):
+    """Where in the book a title marks matter rather than a chapter to read."""
+
+    ANYWHERE = "anywhere"
+    FRONT = "front"  # only in the leading run of matter
+    BACK = "back"  # only in the trailing run
+    EDGES = "edges"  # in either run, never between chapters
+
+
+@dataclass(frozen=True)
+class MatterTitle:
+    """Titles (a regular expression over the lower-cased words of a title) of one kind of matter."""
+
+    pattern: str
+    kind: str  # the EPUB structural type (``epub:type``) such a page carries where it is marked
+    where: Where
+
+
+#: Every title read as front or back matter, in one list for every input format. Audiobooks leave out
+#: what only makes sense on a page (contents, index, lists of figures, the title page), the publisher's
+#: boilerplate (copyright, Standard Ebooks' imprint, colophon and Uncopyright, licences, credits) and
+#: notes, which the EPUB reader also skips; dedications, epigraphs, prefaces, afterwords,
+#: acknowledgements and "About the Author" are part of what a listener expects to hear and are kept.
+MATTER_TITLES: tuple[MatterTitle, ...] = (
+    MatterTitle(r"(?:the )?(?:table of )?contents|toc", "toc", Where.ANYWHERE),
+    MatterTitle(r"(?:un)?copyright(?: page| notice| information)?", "copyright-page", Where.ANYWHERE),
+    MatterTitle(r"licen[cs]e|(?:the )?(?:full )?project gutenberg licen[cs]e.*", "copyright-page", Where.ANYWHERE),
+    MatterTitle(r"imprint", "imprint", Where.ANYWHERE),
+    MatterTitle(r"imprimatur", "imprimatur", Where.ANYWHERE),
+    MatterTitle(r"colophon", "colophon", Where.ANYWHERE),
+    MatterTitle(r"(?:image |photo |photograph |picture |illustration )?credits", "credits", Where.ANYWHERE),
+    MatterTitle(r"errata", "errata", Where.ANYWHERE),
+    MatterTitle(r"(?:general |subject |name )?index", "index", Where.ANYWHERE),
+    MatterTitle(r"(?:selected )?bibliography", "bibliography", Where.ANYWHERE),
+    MatterTitle(r"glossary", "glossary", Where.ANYWHERE),
+    MatterTitle(r"title ?page", "titlepage", Where.ANYWHERE),
+    MatterTitle(r"half ?title(?: page)?", "halftitlepage", Where.ANYWHERE),
+    MatterTitle(r"cover(?: page)?", "cover", Where.ANYWHERE),
+    MatterTitle(r"guide|landmarks", "landmarks", Where.ANYWHERE),
+    MatterTitle(r"pages|page list", "page-list", Where.ANYWHERE),
+    MatterTitle(r"list of (?:illustrations|figures|maps|plates)", "loi", Where.ANYWHERE),
+    MatterTitle(r"list of tables", "lot", Where.ANYWHERE),
+    MatterTitle(r"frontispiece", "frontispiece", Where.FRONT),
+    MatterTitle(r"(?:also|other (?:books|titles|works)) by .+|by the same author", "seriespage", Where.EDGES),
+    MatterTitle(r"(?:notes|end ?notes|foot ?notes|rear ?notes)(?: (?:on|to) .*)?", "endnotes", Where.BACK),
 )
-# only in the trailing run of chapters
-_BACK = re.compile(r"^(?:notes|end ?notes|foot ?notes|rear ?notes)(?: (?:on|to) .*)?$")
+
+#: Back matter that is read (it is kept) but does not end the trailing run: notes before it are still notes.
+KEPT_BACK_TITLES = re.compile(r"^(?:about the (?:authors?|translators?|illustrators?|editors?)|acknowledge?ments)$")
+
+_COMPILED = tuple((re.compile(f"^(?:{t.pattern})$"), t) for t in MATTER_TITLES)
+_POSITIONS = {
+    "front": frozenset({Where.ANYWHERE, Where.FRONT, Where.EDGES}),
+    "back": frozenset({Where.ANYWHERE, Where.BACK, Where.EDGES}),
+    "middle": frozenset({Where.ANYWHERE}),
+}
+_WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
 _TITLE_PAGE_WORDS = 300
 
 
 def _label(text: str) -> str:
+    """Lower-cased words only: ``"The Uncopyright."`` → ``"the uncopyright"``."""
     return " ".join(_WORDS.findall(text.lower()))
 
 
@@ -78,6 +142,16 @@ def _is_contents(chapter: Chapter, later: list[Chapter]) -> bool:
     return named >= 2 and named * 2 >= len(lines) - 2
 
 
+def title_matter(title: str, *, position: str) -> Optional[MatterTitle]:
+    """The kind of matter a chapter called ``title`` is at ``position``, or None for a chapter to read."""
+    label = _label(title)
+    allowed = _POSITIONS[position]
+    for pattern, entry in _COMPILED:
+        if entry.where in allowed and pattern.match(label):
+            return entry
+    return None
+
+
 def matter_kind(chapter: Chapter, book_title: str, *, position: str) -> Optional[str]:
     """Why ``chapter`` is front/back matter (its label), or None for a chapter to read.
 
@@ -86,11 +160,9 @@ def matter_kind(chapter: Chapter, book_title: str, *, position: str) -> Optional
     label = _chapter_label(chapter)
     if not label:
         return None
-    if _ANYWHERE.match(label):
+    if title_matter(label, position=position) is not None:
         return label
     if position == "front" and _is_title_page(chapter, label, book_title):
-        return label
-    if position == "back" and _BACK.match(label):
         return label
     return None
 
@@ -101,20 +173,23 @@ def drop_unmarked_matter(book: Book) -> list[str]:
     Never removes every chapter: a book that would be left empty is left as it was.
     """
     chapters = book.chapters
+    title = book.meta.title
     keep = [True] * len(chapters)
     start = 0
     while start < len(chapters) and (
-        matter_kind(chapters[start], book.meta.title, position="front")
-        or _is_contents(chapters[start], chapters[start + 1:])
+        matter_kind(chapters[start], title, position="front") or _is_contents(chapters[start], chapters[start + 1:])
     ):
         keep[start] = False
         start += 1
     end = len(chapters)
-    while end > start and matter_kind(chapters[end - 1], book.meta.title, position="back"):
-        keep[end - 1] = False
-        end -= 1
+    for i in range(len(chapters) - 1, start - 1, -1):
+        if matter_kind(chapters[i], title, position="back"):
+            keep[i] = False
+        elif not KEPT_BACK_TITLES.match(_chapter_label(chapters[i])):
+            break
+        end = i
     for i in range(start, end):
-        if matter_kind(chapters[i], book.meta.title, position="middle"):
+        if matter_kind(chapters[i], title, position="middle"):
             keep[i] = False
     if not any(keep):
         return []
