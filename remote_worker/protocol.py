@@ -1,4 +1,4 @@
-"""Wire models shared by the worker and the orchestrator.
+"""Wire models the worker and the orchestrator exchange (and nothing only one side uses).
 
 The seed contract (SEED_API.md) is kept field for field; everything else is an
 additive extension with a default, so a client that sends only ``chapter_id``,
@@ -27,7 +27,6 @@ __all__ = [
     "ReplicaStatus",
     "VoiceResponse",
     "StatusResponse",
-    "ProgressResponse",
     "ErrorResponse",
     "InvalidRequestResponse",
     "JsonInt",
@@ -228,20 +227,6 @@ class StatusResponse(BaseModel):
     replica_status: list[ReplicaStatus] = Field(default_factory=list)
     languages: list[str] = Field(default_factory=list)
     speakers: list[str] = Field(default_factory=list)
-
-
-class ProgressResponse(BaseModel):
-    """The master's optional ``GET /progress/{session_id}``."""
-
-    session_id: str
-    total_chapters: int
-    completed_chapters: int
-    progress_percent: float
-    estimated_time_remaining: Optional[float] = None
-    # extensions
-    total_units: int = 0
-    completed_units: int = 0
-    failed_units: int = 0
 
 
 class ErrorResponse(BaseModel):

@@ -14,9 +14,8 @@ from typing import Optional
 
 from pydantic import BaseModel
 
-from remote_worker.protocol import ProgressResponse
-
 from . import commands as cmd
+from .progress_models import ProgressResponse
 from .state import RunState
 
 __all__ = ["progress_snapshot", "serve_progress", "CommandRequest", "command_from_request"]
