@@ -20,7 +20,8 @@ sys.path.insert(0, str(REPO))
 
 from tui.core.events import EventBus, RunStarted  # noqa: E402
 from tui.core.local import LocalCluster  # noqa: E402
-from tui.core.run import RunOptions, run_book  # noqa: E402
+from tui.core.options import RunOptions  # noqa: E402
+from tui.core.session import run_book  # noqa: E402
 from tui.sample import write_sample_epub  # noqa: E402
 
 DEFAULT_BOOK = REPO.parent / "shared" / "books" / "wasteland.epub"

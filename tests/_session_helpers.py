@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from tui.core import events as ev
-from tui.core.cluster import WorkerEndpoint
+from tui.core.cluster import Offer, WorkerEndpoint, WorkerSource
 from tui.core.local import LocalCluster
 
 from _fault_proxy import FaultProxy, FaultRule
@@ -54,8 +54,10 @@ class Recorder:
         assert not any(w.current for w in state.workers.values()), "a worker still shows a current unit"
 
 
-class Proxied:
+class Proxied(WorkerSource):
     """Real local workers, each behind a fault proxy with its own rules."""
+
+    offers = frozenset({Offer.EVENTS})
 
     def __init__(self, workdir: Path, count: int, rules: list[list[FaultRule]]) -> None:
         self.local = LocalCluster(count, workdir=workdir)

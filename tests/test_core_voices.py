@@ -13,6 +13,8 @@ import soundfile
 from _worker_helpers import serve_in_thread
 from remote_worker.app import create_app
 from remote_worker.engines import PiperEngine
+from tui.core.client import WorkerClient
+from tui.core.cluster import WorkerEndpoint
 from tui.core.voices import VoiceError, VoiceUploader, load_voice_sample
 
 
@@ -36,13 +38,18 @@ def test_uploads_once_even_when_two_units_start_together(worker_url, tmp_path):
     assert sample.tts_config("en") == {"speaker_wav": sample.sha256, "language": "en"}
 
     async def scenario():
-        async with httpx.AsyncClient(base_url=worker_url, headers={"Authorization": "Bearer t0ken"},
-                                     trust_env=False) as http:
+        client = WorkerClient(WorkerEndpoint("w1", worker_url, token="t0ken"))
+        try:
             uploader = VoiceUploader(sample)
-            first = await asyncio.gather(uploader.ensure(http, "w1"), uploader.ensure(http, "w1"))
+            first = await asyncio.gather(uploader.ensure(client), uploader.ensure(client))
             assert sorted(first) == [False, True] and uploader.uploads == 1
             again = VoiceUploader(sample)  # a fresh orchestrator: the worker already has it
-            assert await again.ensure(http, "w1") is False and again.uploads == 0
+            assert await again.ensure(client) is False and again.uploads == 0
+            assert await client.has_voice(sample.sha256) is True
+        finally:
+            await client.aclose()
+        async with httpx.AsyncClient(base_url=worker_url, headers={"Authorization": "Bearer t0ken"},
+                                     trust_env=False) as http:
             assert (await http.get(f"/voices/{sample.sha256}")).status_code == 200
 
     asyncio.run(scenario())
@@ -55,9 +62,11 @@ def test_refusals_are_one_line(worker_url, tmp_path):
     junk.write_bytes(b"not audio" * 20)
 
     async def scenario():
-        async with httpx.AsyncClient(base_url=worker_url, headers={"Authorization": "Bearer t0ken"},
-                                     trust_env=False) as http:
+        client = WorkerClient(WorkerEndpoint("w1", worker_url, token="t0ken"))
+        try:
             with pytest.raises(VoiceError, match="refused voice sample junk.wav: not an audio file"):
-                await VoiceUploader(load_voice_sample(junk)).ensure(http, "w1")
+                await VoiceUploader(load_voice_sample(junk)).ensure(client)
+        finally:
+            await client.aclose()
 
     asyncio.run(scenario())

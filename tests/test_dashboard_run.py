@@ -22,7 +22,8 @@ from textual.widgets import RichLog  # noqa: E402
 
 from tui.core import events as ev  # noqa: E402
 from tui.core.local import LocalCluster  # noqa: E402
-from tui.core.run import RunOptions, run_book  # noqa: E402
+from tui.core.options import RunOptions  # noqa: E402
+from tui.core.session import run_book  # noqa: E402
 from tui.core.scheduler import SchedulerConfig  # noqa: E402
 from tui.core.session import RunSession  # noqa: E402
 from tui.core.text import printable  # noqa: E402

@@ -21,7 +21,7 @@ import pytest
 
 from tui.core import events as ev
 from tui.core.local import LocalCluster
-from tui.core.run import RunOptions
+from tui.core.options import RunOptions
 from tui.core.scheduler import SchedulerConfig
 from tui.core.session import RunSession
 from tui.sample import SAMPLE_CHAPTERS

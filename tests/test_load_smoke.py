@@ -28,7 +28,7 @@ async def test_tone_cluster_run_leaves_no_fds_or_children(tmp_path: Path) -> Non
     assert result.units_synthesized == result.units_total > 8
     assert r["marks"].units_done == result.units_total
     assert r["marks"].failures == 0
-    assert not leaked_fds(r)
+    assert not leaked_fds(r), f"{leaked_fds(r)}; threads: {r['thread_names']}"
     assert r["children_after"] == []
 
 

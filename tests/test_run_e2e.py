@@ -20,7 +20,8 @@ import pytest
 
 from tui.core.events import ATTEMPT_ENDINGS, AttemptLost, EventBus, UnitDone, UnitStarted
 from tui.core.local import LocalCluster
-from tui.core.run import RunOptions, run_book
+from tui.core.options import RunOptions
+from tui.core.session import run_book
 from tui.core.scheduler import SchedulerConfig
 from tui.sample import SAMPLE_CHAPTERS
 

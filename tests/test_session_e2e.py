@@ -18,7 +18,7 @@ from tui.cli import exit_code_for
 from tui.core import commands as cmd
 from tui.core import events as ev
 from tui.core.local import LocalCluster
-from tui.core.run import RunOptions
+from tui.core.options import RunOptions
 from tui.core.scheduler import SchedulerConfig
 from tui.core.session import RunSession
 
@@ -253,7 +253,7 @@ async def test_voice_sample_is_uploaded_once_per_worker_and_named_in_every_reque
 
 async def test_unreadable_voice_sample_is_a_one_line_error_before_any_worker_starts(tmp_path: Path,
                                                                                    sample_epub: Path) -> None:
-    from tui.core.run import RunError
+    from tui.core.options import RunError
 
     cluster = LocalCluster(1, workdir=tmp_path / "w")
     session, rec, _ = _session(tmp_path, sample_epub, cluster, "novoice", voice_sample=tmp_path / "missing.wav")

@@ -12,7 +12,7 @@ import pytest
 
 from _netns import NsNet, write_inventory
 from _netns import inventory_path, ssh_net, wheelhouse_dir  # noqa: F401 - fixtures
-from tui.core.cluster import ClusterError, ClusterSource
+from tui.core.cluster import ClusterError, WorkerSource
 from tui.ssh.cluster import SshCluster
 from tui.ssh.connection import KEEPALIVE_COUNT_MAX, KEEPALIVE_INTERVAL
 from tui.ssh.inventory import load_inventory
@@ -59,7 +59,7 @@ async def test_cluster_forwards_each_worker_with_its_token(ssh_net: NsNet, wheel
                                                            inventory_path: Path) -> None:
     events = _Events()
     cluster = SshCluster(load_inventory(inventory_path), wheelhouse=wheelhouse_dir, on_event=events)
-    assert isinstance(cluster, ClusterSource)
+    assert isinstance(cluster, WorkerSource)
     endpoints = await cluster.start()
     try:
         assert sorted((e.name, e.host) for e in endpoints) == [("h1/cpu", "h1"), ("h2/cpu", "h2")]
@@ -144,13 +144,14 @@ def _probe(path: Path) -> dict:
 
 async def test_book_converts_across_the_hosts(ssh_net: NsNet, wheelhouse_dir: Path, inventory_path: Path,
                                               sample_epub: Path, tmp_path: Path) -> None:
-    run = pytest.importorskip("tui.core.run")
+    run = pytest.importorskip("tui.core.session")
+    from tui.core.options import RunOptions
     from tui.core.scheduler import SchedulerConfig
 
     output = tmp_path / "book.m4b"
     cluster = SshCluster(load_inventory(inventory_path), wheelhouse=wheelhouse_dir)
     result = await run.run_book(
-        run.RunOptions(input=sample_epub, output=output, unit_chars=300,
+        RunOptions(input=sample_epub, output=output, unit_chars=300,
                        scheduler=SchedulerConfig(backoff_base=0.05, backoff_max=0.5, reprobe_after=0.5)),
         cluster)
     assert result.ok, result.error
@@ -163,7 +164,8 @@ async def test_book_converts_across_the_hosts(ssh_net: NsNet, wheelhouse_dir: Pa
 async def test_cutting_a_host_mid_run_still_completes_the_book(ssh_net: NsNet, wheelhouse_dir: Path,
                                                               inventory_path: Path, sample_epub: Path,
                                                               tmp_path: Path) -> None:
-    run = pytest.importorskip("tui.core.run")
+    run = pytest.importorskip("tui.core.session")
+    from tui.core.options import RunOptions
     from tui.core.events import (ATTEMPT_ENDINGS, AttemptLost, EventBus, HostPhase, HostRecapped, UnitStarted,
                                  WorkerStateChanged)
     from tui.core.scheduler import SchedulerConfig
@@ -189,7 +191,7 @@ async def test_cutting_a_host_mid_run_still_completes_the_book(ssh_net: NsNet, w
     bus.subscribe(on_event)
     try:
         result = await run.run_book(
-            run.RunOptions(input=sample_epub, output=output, unit_chars=300,
+            RunOptions(input=sample_epub, output=output, unit_chars=300,
                            scheduler=SchedulerConfig(backoff_base=0.05, backoff_max=0.5, reprobe_after=0.5)),
             cluster, bus=bus)
     finally:
@@ -237,7 +239,7 @@ async def _pause_through(ssh_net: NsNet, wheelhouse_dir: Path, inventory_path: P
     from _session_helpers import Recorder
     from tui.core import commands as cmd
     from tui.core import events as ev
-    from tui.core.run import RunOptions
+    from tui.core.options import RunOptions
     from tui.core.scheduler import SchedulerConfig
     from tui.core.session import RunSession
 

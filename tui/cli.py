@@ -17,11 +17,11 @@ import click
 
 from . import __version__
 from .book.model import BookError
-from .core.cluster import ClusterError, ClusterSource
+from .core.cluster import ClusterError, WorkerSource
+from .core.outcome import ExitCode, exit_code_for
 
 __all__ = ["main", "cli"]
 
-EXIT_OK, EXIT_PARTIAL, EXIT_BAD_INPUT, EXIT_ABORTED = 0, 1, 2, 130
 
 
 class DefaultCommandGroup(click.Group):
@@ -39,7 +39,7 @@ class DefaultCommandGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-def _fail(message: str, code: int = EXIT_BAD_INPUT) -> "click.exceptions.Exit":
+def _fail(message: str, code: int = ExitCode.BAD_INPUT) -> "click.exceptions.Exit":
     click.echo(f"e2a-tui: error: {message}", err=True)
     return click.exceptions.Exit(code)
 
@@ -104,7 +104,7 @@ def convert(book: Optional[Path], output: Optional[Path], fmt: Optional[str], bi
             accept_new_host_keys: bool, wheelhouse: Optional[Path], no_tui: bool, exit_when_done: bool,
             serve_progress: Optional[int], sample: bool) -> None:
     """Convert BOOK (EPUB, FB2, TXT, MD, HTML; MOBI, AZW3, DOCX, PDF… with calibre) into an audiobook."""
-    from .core.run import RunOptions, default_output_for
+    from .core.options import RunOptions, default_output_for
     from .core.scheduler import SchedulerConfig
 
     if sample:
@@ -158,7 +158,7 @@ def convert(book: Optional[Path], output: Optional[Path], fmt: Optional[str], bi
             code = asyncio.run(_convert(options, cluster, serve_progress))
     except KeyboardInterrupt:
         click.echo("e2a-tui: interrupted; finished units are kept, rerun the same command to resume", err=True)
-        code = 130
+        code = ExitCode.INTERRUPTED
     raise click.exceptions.Exit(code)
 
 
@@ -175,10 +175,10 @@ def _start_screen(inventory: Optional[Path]):
     return pick_start(Path.cwd(), inventory)
 
 
-def _dashboard(options, cluster: ClusterSource, inventory: Optional[Path], exit_when_done: bool,
+def _dashboard(options, cluster: WorkerSource, inventory: Optional[Path], exit_when_done: bool,
                serve_port: Optional[int]) -> int:
     """The Textual front end over the same RunSession; imported only here, so the core never needs textual."""
-    from .core.run import RunError
+    from .core.options import RunError
 
     try:
         from .dashboard.launch import run_dashboard
@@ -207,7 +207,7 @@ def _list_chapters(book: Path, include_all: bool, chapters: Optional[str]) -> No
 
 def _make_cluster(worker_list: Optional[str], token_file: Optional[Path], inventory: Optional[Path],
                   no_bootstrap: bool, accept_new: bool, wheelhouse: Optional[Path], local_workers: Optional[int],
-                  threads: int, engine: str, voice: Optional[str]) -> ClusterSource:
+                  threads: int, engine: str, voice: Optional[str]) -> WorkerSource:
     if worker_list:
         from .core.static import StaticCluster
 
@@ -235,12 +235,12 @@ def _make_cluster(worker_list: Optional[str], token_file: Optional[Path], invent
     return LocalCluster(local_workers, threads=threads, engine=engine, voice=voice)
 
 
-async def _convert(options, cluster: ClusterSource, serve_port: Optional[int]) -> int:
+async def _convert(options, cluster: WorkerSource, serve_port: Optional[int]) -> int:
     from .assembly.errors import AssemblyError
     from .book.fingerprint import book_fingerprint
     from .core.journal import JournalError
     from .core.progress_server import serve_progress
-    from .core.run import RunError
+    from .core.options import RunError
     from .core.session import RunSession
     from .frontends.headless import HeadlessRenderer, format_summary
 
@@ -259,7 +259,7 @@ async def _convert(options, cluster: ClusterSource, serve_port: Optional[int]) -
         if renderer is not None:
             renderer.close()
         click.echo(f"e2a-tui: error: {exc}", err=True)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     finally:
         if renderer is not None:
             renderer.close()
@@ -267,15 +267,6 @@ async def _convert(options, cluster: ClusterSource, serve_port: Optional[int]) -
             server.cancel()
     click.echo(format_summary(result))
     return exit_code_for(result)
-
-
-def exit_code_for(result) -> int:
-    """0 complete, 1 partial or stopped, 130 aborted (as Ctrl-C)."""
-    if result.ok:
-        return EXIT_OK
-    if result.outcome == "aborted":
-        return EXIT_ABORTED
-    return EXIT_PARTIAL
 
 
 def _register_ssh_commands() -> None:

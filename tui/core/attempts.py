@@ -13,7 +13,7 @@ import asyncio
 import sqlite3
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Iterable, Mapping, Optional
+from typing import Callable, Iterable, Optional
 
 from ..book.model import WorkUnit
 from . import events as ev
@@ -21,31 +21,20 @@ from .client import (
     SynthesisSettings,
     UnitFailed,
     UnitRejected,
+    VoiceError,
     WorkerAuthError,
     WorkerBusy,
-    WorkerClient,
     WorkerUnreachable,
 )
+from .control import RunControl
 from .journal import JournalError, StoredAudio
 from .journal_io import JournalIO
 from .scheduler import Assignment, Scheduler, UnitState, WorkerState
 from .stats import RunStats
-from .voices import VoiceError
+from .tasks import TaskGroup
+from .workers import WorkerPool
 
-__all__ = ["AttemptRunner", "AttemptHooks"]
-
-
-@dataclass
-class AttemptHooks:
-    """What the driver does around attempts (kept out of here so this module stays about attempts)."""
-
-    settings_for: Callable[[WorkUnit], SynthesisSettings]
-    stored: Callable[[WorkUnit, StoredAudio], None]  # a unit's audio is verified and kept
-    exclude: Callable[[str, str], None]  # take a worker out of the run for good
-    fatal: Callable[[str], None]  # our own disk or journal failed: stop cleanly
-    kick: Callable[[], None]  # something changed: run the dispatch loop now
-    host_of: Callable[[str], str]
-    prepare: Optional[Callable[[str], Awaitable[None]]] = None  # before a unit on this worker (voice upload)
+__all__ = ["AttemptRunner"]
 
 
 @dataclass
@@ -59,17 +48,22 @@ class _Live:
 class AttemptRunner:
     """Starts attempts as tasks, cancels them with a reason, and ends each one exactly once."""
 
-    def __init__(self, sched: Scheduler, journal: JournalIO, clients: Mapping[str, WorkerClient],
-                 publish: Callable[[ev.Event], None], stats: RunStats, hooks: AttemptHooks) -> None:
+    def __init__(self, sched: Scheduler, journal: JournalIO, pool: WorkerPool, publish: Callable[[ev.Event], None],
+                 stats: RunStats, control: RunControl, tasks: TaskGroup, *,
+                 settings_for: Callable[[WorkUnit], SynthesisSettings],
+                 on_stored: Callable[[WorkUnit, StoredAudio], None]) -> None:
+        """``settings_for``: the request settings of a unit; ``on_stored``: its audio is verified and kept."""
         self.sched = sched
         self.journal = journal
-        self.clients = clients
+        self.pool = pool
         self.publish = publish
         self.stats = stats
-        self.hooks = hooks
+        self.control = control
+        self.tasks = tasks  # cancel requests on their way to workers
+        self.settings_for = settings_for
+        self.on_stored = on_stored
         self._live: dict[int, _Live] = {}
         self._cancel_reason: dict[int, tuple[str, bool]] = {}  # attempt id -> (reason, lost)
-        self._notes: set[asyncio.Task] = set()  # cancel requests on their way to workers
 
     # ------------------------------------------------------------------ driver side
 
@@ -93,17 +87,16 @@ class AttemptRunner:
                 continue
             self._cancel_reason.setdefault(a.attempt_id, (reason, lost))
             live.task.cancel()
-            if not lost and a.worker_id in self.clients:
+            if not lost and a.worker_id in self.pool.clients:
                 # dropping the connection stops the worker too; the explicit request is faster through forwards
-                note = asyncio.ensure_future(self.clients[a.worker_id].cancel(a.unit_id, a.attempt_id))
-                self._notes.add(note)
-                note.add_done_callback(self._notes.discard)
+                self.tasks.spawn(self.pool.clients[a.worker_id].cancel(a.unit_id, a.attempt_id),
+                                 name=f"cancel-{a.unit_id}")
 
     def cancel_all(self, reason: str) -> None:
         self.cancel([live.assignment for live in self._live.values()], reason)
 
     async def wait_all(self) -> None:
-        tasks = [live.task for live in self._live.values() if live.task is not None] + list(self._notes)
+        tasks = [live.task for live in self._live.values() if live.task is not None]
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
 
@@ -121,7 +114,7 @@ class AttemptRunner:
         released = self.sched.worker_lost(worker, asyncio.get_running_loop().time())
         self.cancel([x for x in released if x.attempt_id != except_attempt], reason, lost=True)
         self.requeued(released, f"{worker} lost")
-        self.publish(ev.WorkerStateChanged(worker, "down", self.hooks.host_of(worker), reason))
+        self.publish(ev.WorkerStateChanged(worker, "down", self.pool.host_of(worker), reason))
 
     # ------------------------------------------------------------------ ending, exactly once
 
@@ -132,7 +125,7 @@ class AttemptRunner:
         self._cancel_reason.pop(aid, None)
         self.journal.attempt_ended(live.row, journal_status, error)
         self.publish(event)
-        self.hooks.kick()
+        self.control.kick()
 
     def _end_cancelled(self, live: _Live) -> None:
         a, unit = live.assignment, live.unit
@@ -155,11 +148,10 @@ class AttemptRunner:
 
     async def _run(self, live: _Live) -> None:
         a, unit = live.assignment, live.unit
-        client = self.clients[a.worker_id]
+        client = self.pool.clients[a.worker_id]
         try:
-            if self.hooks.prepare is not None:
-                await self.hooks.prepare(a.worker_id)
-            result = await client.synthesize(unit, self.hooks.settings_for(unit), a.attempt_id)
+            await self.pool.prepare(a.worker_id)
+            result = await client.synthesize(unit, self.settings_for(unit), a.attempt_id)
             if self.sched.unit_state(unit.id) is UnitState.DONE:
                 self.sched.on_cancelled(a.attempt_id)
                 self._end(a.attempt_id, ev.AttemptCancelled(a.attempt_id, unit.id, unit.chapter_index, a.worker_id,
@@ -184,7 +176,7 @@ class AttemptRunner:
             return
         self.cancel(losers, "duplicate: another copy finished first")
         self.stats.unit_done(a.worker_id, stored.duration, result.wall_seconds)
-        self.hooks.stored(unit, stored)
+        self.on_stored(unit, stored)
         self._end(a.attempt_id, ev.UnitDone(a.attempt_id, unit.id, unit.chapter_index, a.worker_id, stored.duration,
                                             result.wall_seconds, unit.chars, self.sched.worker_speed(a.worker_id)),
                   "done")
@@ -203,7 +195,7 @@ class AttemptRunner:
         elif isinstance(exc, WorkerAuthError):
             # our token is wrong there: leave the worker out (which requeues this unit too)
             self._end(aid, ev.AttemptFailed(aid, unit.id, unit.chapter_index, worker, error), "failed", error)
-            self.hooks.exclude(worker, error)
+            self.pool.exclude(worker, error)
             self.sched.on_cancelled(aid)
         elif isinstance(exc, WorkerBusy):
             self.sched.on_busy(aid, now)
@@ -213,14 +205,14 @@ class AttemptRunner:
             self.sched.on_cancelled(aid)
             self._end(aid, ev.AttemptFailed(aid, unit.id, unit.chapter_index, worker, error), "failed", error)
             self.requeued([a], "voice refused")
-            self.hooks.fatal(error)
+            self.control.fail(error)
         elif isinstance(exc, (OSError, sqlite3.Error)):
             # our own disk or journal: every unit would fail the same way, so stop cleanly
             self.sched.on_cancelled(aid)
             self._end(aid, ev.AttemptFailed(aid, unit.id, unit.chapter_index, worker, f"not stored: {error}"),
                       "failed", error)
             self.requeued([a], "not stored")
-            self.hooks.fatal(f"cannot keep audio: {error}")
+            self.control.fail(f"cannot keep audio: {error}", local_storage=True)
         else:
             known = isinstance(exc, (UnitFailed, UnitRejected, JournalError))
             if not known:
@@ -230,10 +222,10 @@ class AttemptRunner:
                                              worker_fault=known and not isinstance(exc, UnitRejected))
             quarantined = self.sched.unit_state(unit.id) is UnitState.QUARANTINED
             if quarantined:
-                self.journal.set_unit_state(unit.id, "quarantined", error)
+                self.journal.set_unit_state(unit.id, UnitState.QUARANTINED.value, error)
             self._end(aid, ev.AttemptFailed(aid, unit.id, unit.chapter_index, worker, error, quarantined),
                       "failed", error)
             if released or (not was_down and self.sched.worker_state(worker) is WorkerState.DOWN):
                 self.cancel(released, f"{worker} down after repeated failures", lost=True)
                 self.requeued(released, f"{worker} down")
-                self.publish(ev.WorkerStateChanged(worker, "down", self.hooks.host_of(worker), "repeated failures"))
+                self.publish(ev.WorkerStateChanged(worker, "down", self.pool.host_of(worker), "repeated failures"))

@@ -11,7 +11,7 @@ import functools
 import ssl
 import time
 from dataclasses import dataclass
-from typing import Optional, TypeVar
+from typing import Any, Optional, TypeVar
 
 from pydantic import BaseModel
 
@@ -38,6 +38,7 @@ __all__ = [
     "UnitFailed",
     "WorkerAuthError",
     "SynthesisSettings",
+    "VoiceError",
 ]
 
 
@@ -71,7 +72,11 @@ class UnitRejected(WorkerError):
 
 
 class UnitFailed(WorkerError):
-    """5xx or bad audio: the unit failed on this worker."""
+    """5xx, a timeout or bad audio: the unit failed on this worker."""
+
+
+class VoiceError(WorkerError):
+    """The voice sample cannot be used (unreadable, too large, refused by a worker); ``str()`` is one line."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +96,11 @@ class SynthesisSettings:
 
 
 class WorkerClient:
-    """One ``httpx.AsyncClient`` per worker; ``transport`` is the seam tests may replace."""
+    """The whole worker protocol for one worker, with one mapping from HTTP trouble to errors.
+
+    ``transport`` (or the endpoint's own transport) is the seam tests and non-TCP worker
+    sources replace; everything above it is the same for every worker.
+    """
 
     def __init__(
         self,
@@ -101,7 +110,10 @@ class WorkerClient:
         transport: Optional[httpx.AsyncBaseTransport] = None,
     ) -> None:
         self.endpoint = endpoint
+        self.name = endpoint.name
         headers = {"Authorization": f"Bearer {endpoint.token}"} if endpoint.token else {}
+        if transport is None and endpoint.transport is not None:
+            transport = endpoint.transport()
         self._http = httpx.AsyncClient(
             base_url=endpoint.base_url,
             headers=headers,
@@ -114,52 +126,70 @@ class WorkerClient:
             trust_env=False,
         )
 
-    @property
-    def http(self) -> httpx.AsyncClient:
-        """The worker's HTTP client (base URL and token set), for protocol extensions such as voices."""
-        return self._http
-
     async def aclose(self) -> None:
         await self._http.aclose()
 
     def _transport_error(self, exc: httpx.HTTPError) -> WorkerError:
         """Connection-level trouble means the worker (or its forward) is gone; a slow answer or a
         garbled one means this request failed there."""
-        text = f"{self.endpoint.name}: {type(exc).__name__} {exc}".strip()
+        text = f"{self.name}: {type(exc).__name__} {exc}".strip()
         if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadError, httpx.WriteError,
                             httpx.RemoteProtocolError, httpx.PoolTimeout)):
             return WorkerUnreachable(text)
         return UnitFailed(text)
 
-    async def _get(self, path: str, timeout: float) -> httpx.Response:
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request; transport errors and a refused token become :class:`WorkerError` s."""
         try:
-            resp = await self._http.get(path, timeout=timeout)
+            resp = await self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise self._transport_error(exc) from None
         if resp.status_code in (401, 403):
-            raise WorkerAuthError(f"{self.endpoint.name}: the worker refused our token ({resp.status_code})")
+            raise WorkerAuthError(f"{self.name}: the worker refused our token ({resp.status_code})")
+        return resp
+
+    async def _get(self, path: str, timeout: float) -> httpx.Response:
+        resp = await self._request("GET", path, timeout=timeout)
         if resp.status_code >= 400:
-            raise UnitFailed(f"{self.endpoint.name}: GET {path} answered {resp.status_code}")
+            raise UnitFailed(f"{self.name}: GET {path} answered {resp.status_code}")
         return resp
 
     async def health(self, timeout: float = 5.0) -> HealthResponse:
         resp = await self._get("/health", timeout)
-        return _parse(HealthResponse, resp, self.endpoint.name)
+        return _parse(HealthResponse, resp, self.name)
 
     async def status(self, timeout: float = 5.0) -> StatusResponse:
         """Also proves the token: unlike /health, /status requires it when the worker has one."""
         resp = await self._get("/status", timeout)
-        return _parse(StatusResponse, resp, self.endpoint.name)
+        return _parse(StatusResponse, resp, self.name)
 
     async def cancel(self, unit_id: str, attempt_id: Optional[int] = None, timeout: float = 2.0) -> bool:
         """Ask the worker to stop ``unit_id`` between sentences; False if it was not in flight there
         (or the worker could not be asked). Best effort: a dropped connection does the same."""
+        params = {"attempt": str(attempt_id)} if attempt_id is not None else None
         try:
-            params = {"attempt": str(attempt_id)} if attempt_id is not None else None
-            resp = await self._http.post(f"/cancel/{unit_id}", params=params, timeout=timeout)
-        except httpx.HTTPError:
+            resp = await self._request("POST", f"/cancel/{unit_id}", params=params, timeout=timeout)
+        except WorkerError:
             return False
         return resp.status_code == 200
+
+    async def has_voice(self, sha256: str, timeout: float = 30.0) -> bool:
+        """Whether the worker already holds the voice sample named by ``sha256``."""
+        resp = await self._request("GET", f"/voices/{sha256}", timeout=timeout)
+        if resp.status_code == 200:
+            return True
+        if resp.status_code == 404:
+            return False
+        raise VoiceError(f"{self.name}: GET /voices/{sha256} answered {resp.status_code}: "
+                         f"{_detail(resp) or 'HTTP ' + str(resp.status_code)}")
+
+    async def put_voice(self, sha256: str, data: bytes, label: str, timeout: float = 120.0) -> None:
+        """Upload a voice sample; a refusal (not audio, too large) is a :class:`VoiceError`."""
+        resp = await self._request("PUT", f"/voices/{sha256}", content=data, timeout=timeout,
+                                   headers={"Content-Type": "application/octet-stream"})
+        if resp.status_code not in (200, 201):
+            raise VoiceError(f"{self.name} refused voice sample {label}: "
+                             f"{_detail(resp) or 'HTTP ' + str(resp.status_code)}")
 
     async def synthesize(self, unit: WorkUnit, settings: SynthesisSettings,
                          attempt_id: Optional[int] = None) -> SynthesisResult:
@@ -176,30 +206,25 @@ class WorkerClient:
             trailing_gap_ms=settings.trailing_gap_ms,
         )
         started = time.monotonic()
-        try:
-            headers = {"X-E2A-Attempt": str(attempt_id)} if attempt_id is not None else None
-            resp = await self._http.post("/process_chapter", json=request.model_dump(exclude_none=True),
-                                         headers=headers)
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from None
+        headers = {"X-E2A-Attempt": str(attempt_id)} if attempt_id is not None else None
+        resp = await self._request("POST", "/process_chapter", json=request.model_dump(exclude_none=True),
+                                   headers=headers)
         if resp.status_code == 503:
-            raise WorkerBusy(f"{self.endpoint.name}: busy")
-        if resp.status_code in (401, 403):
-            raise WorkerAuthError(f"{self.endpoint.name}: the worker refused our token ({resp.status_code})")
+            raise WorkerBusy(f"{self.name}: busy")
         if 400 <= resp.status_code < 500:
-            raise UnitRejected(f"{self.endpoint.name}: {resp.status_code} {_detail(resp)}")
+            raise UnitRejected(f"{self.name}: {resp.status_code} {_detail(resp)}")
         if resp.status_code != 200:
-            raise UnitFailed(f"{self.endpoint.name}: {resp.status_code} {_detail(resp)}")
-        body = _parse(ProcessChapterResponse, resp, self.endpoint.name)
+            raise UnitFailed(f"{self.name}: {resp.status_code} {_detail(resp)}")
+        body = _parse(ProcessChapterResponse, resp, self.name)
         if body.audio_url:
             audio = await self._download(body.audio_url)
         elif body.audio_base64:
             try:
                 audio = base64.b64decode(body.audio_base64, validate=True)
             except ValueError:
-                raise UnitFailed(f"{self.endpoint.name}: response audio is not valid base64") from None
+                raise UnitFailed(f"{self.name}: response audio is not valid base64") from None
         else:
-            raise UnitFailed(f"{self.endpoint.name}: response carries no audio")
+            raise UnitFailed(f"{self.name}: response carries no audio")
         return SynthesisResult(body, audio, time.monotonic() - started)
 
     async def _download(self, url: str) -> bytes:
@@ -210,7 +235,7 @@ class WorkerClient:
         try:
             async with self._http.stream("GET", path) as resp:
                 if resp.status_code != 200:
-                    raise UnitFailed(f"{self.endpoint.name}: download answered {resp.status_code}")
+                    raise UnitFailed(f"{self.name}: download answered {resp.status_code}")
                 async for chunk in resp.aiter_bytes():
                     chunks.append(chunk)
         except httpx.HTTPError as exc:

@@ -13,13 +13,15 @@ announced once by :class:`UnitReused` and never started.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Union
 
 from remote_worker.protocol import StatusResponse
 
+from .outcome import Outcome
+
 __all__ = [
+    "publish_finished",
     "ChapterInfo",
     "BookLoaded",
     "RunPhase",
@@ -291,10 +293,15 @@ class RunFinished:
     per_worker: dict = field(default_factory=dict)
     tail_seconds: float = 0.0
     error: str = ""
-    #: "complete", "partial", "stopped" or "aborted"
-    outcome: str = "complete"
+    outcome: Outcome = Outcome.COMPLETE
     #: unit id -> last error, for the quarantined ones
     errors: dict = field(default_factory=dict)
+
+    @classmethod
+    def nothing_done(cls, outcome: Outcome, error: str) -> "RunFinished":
+        """A run that ended before its plan existed (aborted while workers were starting)."""
+        return cls(ok=False, outputs=(), audio_seconds=0.0, wall_seconds=0.0, units_total=0, units_synthesized=0,
+                   units_reused=0, quarantined=(), error=error, outcome=outcome)
 
 
 Event = Union[
@@ -321,12 +328,6 @@ class EventBus:
         self._subscribers.append(callback)
         return lambda: self._subscribers.remove(callback)
 
-    def queue(self) -> "asyncio.Queue[Event]":
-        """An asyncio queue that receives every event (for front ends that pull)."""
-        q: asyncio.Queue[Event] = asyncio.Queue()
-        self.subscribe(q.put_nowait)
-        return q
-
     def publish(self, event: Event) -> None:
         self.published += 1
         for callback in list(self._subscribers):
@@ -345,3 +346,9 @@ class EventBus:
                             other(notice)
                         except Exception:  # noqa: BLE001
                             pass
+
+
+def publish_finished(bus: EventBus, result: RunFinished) -> None:
+    """The last two events of every run, in this order."""
+    bus.publish(RunPhase("finished", result.outcome.value))
+    bus.publish(result)

@@ -16,7 +16,7 @@ from typing import Callable, Optional
 
 import httpx
 
-from .cluster import ClusterError, WorkerEndpoint
+from .cluster import ClusterError, Offer, WorkerEndpoint, WorkerSource
 from .events import Event, WorkerStateChanged
 from .waiting import poll_until
 
@@ -143,8 +143,10 @@ def _tail(path: Path, lines: int = 3) -> str:
     return " | ".join(text[-lines:])
 
 
-class LocalCluster:
-    """ClusterSource for N local worker processes."""
+class LocalCluster(WorkerSource):
+    """N local worker processes, each logging to ``<workdir>/<name>.log``."""
+
+    offers = frozenset({Offer.EVENTS, Offer.HOSTS, Offer.REBOOTSTRAP, Offer.LOG_FILES})
 
     def __init__(
         self,
@@ -162,7 +164,12 @@ class LocalCluster:
         self.workdir: Optional[Path] = Path(workdir) if workdir else None  # made at start()
         self.workers: list[_LocalWorker] = []
         self._publish: Optional[Callable[[Event], None]] = None
-        self.host_names = ("localhost",)
+
+    def host_names(self) -> tuple[str, ...]:
+        return ("localhost",)
+
+    def log_file(self, worker: str) -> Optional[Path]:
+        return self.workdir / f"{worker}.log" if self.workdir is not None else None
 
     def bind_events(self, publish: Callable[[Event], None]) -> None:
         """Where to announce workers as they start (the run session's bus)."""

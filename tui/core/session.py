@@ -15,24 +15,25 @@ from typing import Callable, Optional
 
 from . import commands as cmd
 from . import events as ev
-from .cluster import ClusterSource
+from .cluster import WorkerSource
 from .options import RunOptions
+from .outcome import Outcome
 from .run import BookRun
 from .state import RunState
 
-__all__ = ["RunSession"]
+__all__ = ["RunSession", "run_book"]
 
 
 class RunSession:
-    """``session = RunSession(options, cluster)``; front ends read ``session.state``, call
+    """``session = RunSession(options, source)``; front ends read ``session.state``, call
     ``session.send(command)``, and ``await session.run()`` returns the :class:`RunFinished`."""
 
-    def __init__(self, options: RunOptions, cluster: ClusterSource, *, bus: Optional[ev.EventBus] = None,
+    def __init__(self, options: RunOptions, source: WorkerSource, *, bus: Optional[ev.EventBus] = None,
                  state: Optional[RunState] = None) -> None:
         self.bus = bus or ev.EventBus()
         self.state = state or RunState()
         self.bus.subscribe(self.state.apply)
-        self.run_driver = BookRun(options, cluster, self.bus)  # validates options: RunError on bad ones
+        self.run_driver = BookRun(options, source, self.bus)  # validates options: RunError on bad ones
         self.options = options
         self._pending: list[cmd.Command] = []
         self._loop: Optional[asyncio.AbstractEventLoop] = None
@@ -100,11 +101,8 @@ class RunSession:
         except asyncio.CancelledError:
             if not self._aborted:
                 raise
-            self.result = ev.RunFinished(
-                ok=False, outputs=(), audio_seconds=0.0, wall_seconds=0.0, units_total=0, units_synthesized=0,
-                units_reused=0, quarantined=(), error="aborted while workers were starting", outcome="aborted")
-            self.bus.publish(ev.RunPhase("finished", "aborted"))
-            self.bus.publish(self.result)
+            self.result = ev.RunFinished.nothing_done(Outcome.ABORTED, "aborted while workers were starting")
+            ev.publish_finished(self.bus, self.result)
         return self.result
 
 
@@ -112,3 +110,8 @@ def _describe(command: cmd.Command) -> str:
     name = type(command).__name__.lower()
     fields = ", ".join(str(v) for v in vars(command).values()) if vars(command) else ""
     return f"{name} {fields}".strip()
+
+
+async def run_book(options: RunOptions, source: WorkerSource, *, bus: Optional[ev.EventBus] = None) -> ev.RunFinished:
+    """A :class:`RunSession` run to the end (for scripts, tests and benches)."""
+    return await RunSession(options, source, bus=bus).run()

@@ -6,7 +6,7 @@ import ipaddress
 import sys
 from typing import Callable, Optional
 
-from .cluster import ClusterError, WorkerEndpoint
+from .cluster import ClusterError, WorkerEndpoint, WorkerSource
 
 __all__ = ["StaticCluster", "parse_worker_list", "cleartext_token_warning"]
 
@@ -57,7 +57,7 @@ def _to_stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-class StaticCluster:
+class StaticCluster(WorkerSource):
     """Workers someone else started; nothing to start or stop.
 
     A token sent over plain HTTP to another machine can be read on the way, so building one

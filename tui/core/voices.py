@@ -15,18 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-import httpx
-
-from .client import WorkerAuthError, WorkerError, WorkerUnreachable
+from .client import VoiceError, WorkerClient
 
 __all__ = ["VoiceError", "VoiceSample", "VoiceUploader", "load_voice_sample", "MAX_VOICE_BYTES"]
 
 #: same limit as the worker's (remote_worker/voices.py); checked here so the user hears it before any upload
 MAX_VOICE_BYTES = 16 * 1024 * 1024
-
-
-class VoiceError(WorkerError):
-    """The voice sample cannot be used (unreadable, too large, refused by a worker); ``str()`` is one line."""
 
 
 @dataclass(frozen=True)
@@ -66,47 +60,22 @@ class VoiceUploader:
         self._locks: dict[str, asyncio.Lock] = {}
         self.uploads = 0
 
-    async def ensure(self, http: httpx.AsyncClient, worker: str) -> bool:
-        """True if this call uploaded the voice, False if the worker had it. ``http`` has the worker's base URL."""
+    async def ensure(self, client: WorkerClient) -> bool:
+        """True if this call uploaded the voice, False if the worker had it."""
+        worker = client.name
         if worker in self._present:
             return False
-        lock = self._locks.setdefault(worker, asyncio.Lock())
-        async with lock:
+        async with self._locks.setdefault(worker, asyncio.Lock()):
             if worker in self._present:
                 return False
-            path = f"/voices/{self.sample.sha256}"
-            try:
-                found = await http.get(path)
-                _check_auth(found, worker)
-                if found.status_code == 200:
-                    self._present.add(worker)
-                    return False
-                if found.status_code != 404:
-                    raise VoiceError(f"{worker}: GET {path} answered {found.status_code}: {_detail(found)}")
-                put = await http.put(path, content=self.sample.data,
-                                     headers={"Content-Type": "application/octet-stream"})
-            except httpx.HTTPError as exc:
-                raise WorkerUnreachable(f"{worker}: voice upload: {type(exc).__name__} {exc}".strip()) from None
-            _check_auth(put, worker)
-            if put.status_code not in (200, 201):
-                raise VoiceError(f"{worker} refused voice sample {self.sample.path.name}: {_detail(put)}")
+            uploaded = False
+            if not await client.has_voice(self.sample.sha256):
+                await client.put_voice(self.sample.sha256, self.sample.data, self.sample.path.name)
+                self.uploads += 1
+                uploaded = True
             self._present.add(worker)
-            self.uploads += 1
-            return True
+            return uploaded
 
     def forget(self, worker: str) -> None:
         """A worker restarted (its voices live in a temporary folder): check it again next time."""
         self._present.discard(worker)
-
-
-def _check_auth(resp: httpx.Response, worker: str) -> None:
-    if resp.status_code in (401, 403):
-        raise WorkerAuthError(f"{worker}: the worker refused our token ({resp.status_code})")
-
-
-def _detail(resp: httpx.Response) -> str:
-    try:
-        detail = resp.json().get("detail")
-    except ValueError:
-        detail = None
-    return str(detail) if detail else f"HTTP {resp.status_code}"

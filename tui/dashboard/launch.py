@@ -12,6 +12,8 @@ from typing import Optional
 
 import click
 
+from ..core.cluster import Offer
+from ..core.outcome import ExitCode, exit_code_for
 from ..core.state import RunState
 
 __all__ = ["pick_start", "run_dashboard", "run_bootstrap_view"]
@@ -42,7 +44,7 @@ def run_dashboard(options, cluster, *, inventory: Optional[Path] = None, exit_wh
         reader = ssh_log_reader(load_inventory(inventory))
         hint = f"Workers on the SSH hosts keep running; stop them with: e2a-tui stop -i {inventory}"
     else:
-        reader = local_log_reader(cluster) if hasattr(cluster, "workdir") else None
+        reader = local_log_reader(cluster) if Offer.LOG_FILES in cluster.offers else None
         hint = ""
     app = DashboardApp(session, log_reader=reader, exit_when_done=exit_when_done, remote_hint=hint,
                        background=background)
@@ -57,9 +59,7 @@ def run_dashboard(options, cluster, *, inventory: Optional[Path] = None, exit_wh
         click.echo(hint)
     code = app.return_code
     if code is None:
-        from ..cli import exit_code_for
-
-        code = exit_code_for(result) if result is not None else 130
+        code = exit_code_for(result) if result is not None else ExitCode.INTERRUPTED
     return code
 
 

@@ -9,6 +9,7 @@ import asyncio
 from pathlib import Path
 from typing import Callable, Optional
 
+from ..core.cluster import WorkerSource
 from ..core.state import WorkerView
 
 __all__ = ["local_log_reader", "ssh_log_reader", "tail_file"]
@@ -29,12 +30,12 @@ def tail_file(path: Path, lines: int = TAIL_LINES, max_bytes: int = 256 * 1024) 
     return "\n".join(data.decode(errors="replace").splitlines()[-lines:])
 
 
-def local_log_reader(cluster) -> Callable[[WorkerView], Optional[str]]:
-    """Logs of a :class:`LocalCluster`: ``<workdir>/<name>.log``."""
+def local_log_reader(source: WorkerSource) -> Callable[[WorkerView], Optional[str]]:
+    """Logs of a source whose workers write to files here (it offers ``Offer.LOG_FILES``)."""
 
     def read(worker: WorkerView) -> Optional[str]:
-        workdir = getattr(cluster, "workdir", None)
-        return tail_file(Path(workdir) / f"{worker.name}.log") if workdir else None
+        path = source.log_file(worker.name)
+        return tail_file(path) if path is not None else None
 
     return read
 

@@ -2,7 +2,7 @@
 
 Modules: ``inventory`` (the TOML file), ``connection`` and ``hostkeys`` (verified
 SSH), ``remote_agent``/``agent`` (what runs on a host), ``wheel`` (what gets
-installed there), ``bootstrap``, ``forwards``, ``cluster`` (the ClusterSource),
+installed there), ``bootstrap``, ``forwards``, ``cluster`` (the WorkerSource),
 ``commands``/``report``/``cli`` (bootstrap, stop, status, logs).
 """
 

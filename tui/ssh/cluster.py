@@ -1,4 +1,4 @@
-"""Remote workers as a :class:`~tui.core.cluster.ClusterSource`: one local forward per worker.
+"""Remote workers as a :class:`~tui.core.cluster.WorkerSource`: one local forward per worker.
 
 Each host keeps one connection with keepalive. When it dies the forwards die
 with it (requests fail at once, the core requeues), and a background task
@@ -17,7 +17,7 @@ from typing import Callable, Optional
 import asyncssh
 
 from ..core import events as ev
-from ..core.cluster import ClusterError, WorkerEndpoint
+from ..core.cluster import ClusterError, Offer, WorkerEndpoint, WorkerSource
 from ..core.waiting import Backoff, retry
 from .bootstrap import BootstrapError, HostSession, Wheelhouse, bootstrap_host
 from .connection import HostUnreachable, SshError
@@ -45,8 +45,10 @@ class _HostLink:
         self.connected = False
 
 
-class SshCluster:
+class SshCluster(WorkerSource):
     """Workers on the inventory's hosts, reached through SSH local port forwards."""
+
+    offers = frozenset({Offer.EVENTS, Offer.HOSTS, Offer.REBOOTSTRAP, Offer.CONNECTIVITY})
 
     def __init__(
         self,
@@ -69,7 +71,6 @@ class SshCluster:
         self._stopping = False
         self._publish: Optional[Callable[[ev.Event], None]] = None
 
-    @property
     def host_names(self) -> tuple[str, ...]:
         return tuple(h.name for h in self.inventory.hosts)
 
