@@ -24,31 +24,24 @@ from typing import Iterator, Optional
 from lxml import etree
 
 from .epub import DraftChapter, chapters_from_blocks
+from .limits import MAX_COVER_BYTES
 from .matter import drop_unmarked_matter, generic_title
 from .model import Book, BookError, BookMeta
-from .textfiles import MAX_TEXT_BYTES
+from .normalize import roman_to_int
+from .textfiles import read_limited
 from .xhtml import Block, clean_text
-from .xmlsafe import XmlError, element_text, localname, parse_xml
+from .xmlsafe import XmlError, children, element_text, first_child, localname, parse_xml
 
 __all__ = ["load_fb2"]
 
 _XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
-_COVER_LIMIT = 32 << 20
 _PAGE_NUMBER = re.compile(r"^\[?\d{1,4}\]?$")
 _BLOCKS = frozenset({"p", "v", "subtitle", "text-author"})
 _CONTAINERS = frozenset({"poem", "stanza", "cite", "epigraph", "annotation", "table", "tr"})
 _SKIPPED = frozenset({"image", "binary"})
 _HEADING_WORDS = 12
-
-
-def _children(el: etree._Element, name: str) -> list[etree._Element]:
-    return [c for c in el if localname(c) == name]
-
-
-def _first(el: Optional[etree._Element], name: str) -> Optional[etree._Element]:
-    if el is None:
-        return None
-    return next((c for c in el if localname(c) == name), None)
+_SMALL_WORDS = frozenset("a an and as at but by for from in into nor of on or the to upon with".split())
+_SENTENCE_END = ".,;:!?…"
 
 
 def _inline_text(el: etree._Element) -> str:
@@ -108,9 +101,26 @@ def _heading_like(blocks: list[Block]) -> Optional[int]:
     return None
 
 
+def _is_number(text: str) -> bool:
+    """``IV``, ``IV.``, ``12``: a chapter number on its own."""
+    bare = text.rstrip(".")
+    return (bare.isdigit() and len(bare) <= 4) or (bare.isupper() and roman_to_int(bare) is not None)
+
+
+def _is_name(text: str) -> bool:
+    """A short line in title case, without sentence punctuation: ``The Imprint of a Hand``."""
+    words = [w for w in text.split() if any(c.isalpha() for c in w)]
+    if not words or len(words) > _HEADING_WORDS or text[-1:] in _SENTENCE_END or _is_number(text):
+        return False
+    initials = [next(c for c in w if c.isalpha()) for w in words]
+    return initials[0].isupper() and all(
+        c.isupper() or w.lower() in _SMALL_WORDS for c, w in zip(initials, words)
+    )
+
+
 def _title_and_extra(section: etree._Element) -> tuple[str, list[Block]]:
     """The section's title and any text its ``<title>`` holds beyond a heading."""
-    title_el = _first(section, "title")
+    title_el = first_child(section, "title")
     if title_el is None:
         return "", []
     lines = [b for b in _blocks(title_el)]
@@ -131,12 +141,18 @@ def _drafts(section: etree._Element, source: str, out: list[DraftChapter], depth
         raise BookError(f"{source}: sections nested more than 64 deep")
     title, extra = _title_and_extra(section)
     own = extra + list(_blocks(section))
-    subsections = _children(section, "section")
+    subsections = children(section, "section")
+    at = 0
     if not title and own:
-        at = _heading_like(own)
-        if at is not None:
+        found = _heading_like(own)
+        if found is not None:
+            at = found
             title = own[at].text
             own = own[:at] + own[at + 1:]
+    if _is_number(title) and at < len(own) and _is_name(own[at].text):
+        # a number, then the chapter's name on a line of its own (calibre's FB2 of a heading group)
+        title = f"{title.rstrip('.')}: {own[at].text}"
+        own = own[:at] + own[at + 1:]
     if own:
         out.append(DraftChapter(title, own, source))
     for n, sub in enumerate(subsections, start=1):
@@ -146,40 +162,40 @@ def _drafts(section: etree._Element, source: str, out: list[DraftChapter], depth
 def _author(el: etree._Element) -> str:
     parts = [clean_text(element_text(c)) for c in el if localname(c) in ("first-name", "middle-name", "last-name")]
     name = " ".join(p for p in parts if p)
-    nickname = _first(el, "nickname")
+    nickname = first_child(el, "nickname")
     if not name and nickname is not None:
         name = clean_text(element_text(nickname))
     return name
 
 
 def _meta(root: etree._Element, path: Path) -> BookMeta:
-    info = _first(_first(root, "description"), "title-info")
+    info = first_child(first_child(root, "description"), "title-info")
     meta = BookMeta(title=path.stem)
     if info is None:
         return meta
-    title = clean_text(element_text(_first(info, "book-title"))) if _first(info, "book-title") is not None else ""
+    title = clean_text(element_text(first_child(info, "book-title"))) if first_child(info, "book-title") is not None else ""
     meta.title = title or path.stem
-    meta.authors = [a for a in (_author(el) for el in _children(info, "author")) if a]
-    lang = _first(info, "lang")
+    meta.authors = [a for a in (_author(el) for el in children(info, "author")) if a]
+    lang = first_child(info, "lang")
     meta.language = clean_text(element_text(lang)) if lang is not None else "en"
     meta.language = meta.language or "en"
-    annotation = _first(info, "annotation")
+    annotation = first_child(info, "annotation")
     meta.description = clean_text(element_text(annotation)) if annotation is not None else ""
-    date = _first(info, "date")
+    date = first_child(info, "date")
     meta.date = (date.get("value") or clean_text(element_text(date))) if date is not None else ""
-    publish = _first(_first(root, "description"), "publish-info")
-    if publish is not None and _first(publish, "publisher") is not None:
-        meta.publisher = clean_text(element_text(_first(publish, "publisher")))
-    if not meta.date and publish is not None and _first(publish, "year") is not None:
-        meta.date = clean_text(element_text(_first(publish, "year")))
-    cover = _first(info, "coverpage")
-    image = _first(cover, "image") if cover is not None else None
+    publish = first_child(first_child(root, "description"), "publish-info")
+    if publish is not None and first_child(publish, "publisher") is not None:
+        meta.publisher = clean_text(element_text(first_child(publish, "publisher")))
+    if not meta.date and publish is not None and first_child(publish, "year") is not None:
+        meta.date = clean_text(element_text(first_child(publish, "year")))
+    cover = first_child(info, "coverpage")
+    image = first_child(cover, "image") if cover is not None else None
     href = (image.get(_XLINK_HREF) or image.get("href") or "") if image is not None else ""
     if href.startswith("#"):
-        for binary in _children(root, "binary"):
+        for binary in children(root, "binary"):
             if binary.get("id") == href[1:] and (binary.get("content-type") or "").startswith("image/"):
                 data = "".join((binary.text or "").split())
-                if len(data) * 3 // 4 <= _COVER_LIMIT:
+                if len(data) * 3 // 4 <= MAX_COVER_BYTES:
                     try:
                         meta.cover = base64.b64decode(data, validate=True)
                         meta.cover_mime = binary.get("content-type") or ""
@@ -192,13 +208,7 @@ def _meta(root: etree._Element, path: Path) -> BookMeta:
 def load_fb2(path: Path, *, include_all: bool = False) -> Book:
     """Read a FictionBook 2 file; BookError with a one-line message for anything unusable."""
     path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_TEXT_BYTES:
-            raise BookError(f"{path.name} is too large ({size >> 20} MiB; limit {MAX_TEXT_BYTES >> 20} MiB)")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise BookError(f"{path}: {exc.strerror or exc}") from None
+    data = read_limited(path)
     if not data.strip():
         raise BookError(f"{path.name} is empty: no readable text")
     warnings: list[str] = []
@@ -212,7 +222,7 @@ def load_fb2(path: Path, *, include_all: bool = False) -> Book:
         raise BookError(f"{path.name} is not a FictionBook 2 file (its root element is <{localname(root) or '?'}>)")
     meta = _meta(root, path)
     drafts: list[DraftChapter] = []
-    bodies = _children(root, "body")
+    bodies = children(root, "body")
     for n, body in enumerate(bodies):
         if n > 0 and body.get("name") and not include_all:
             continue  # notes and comments bodies: footnotes, not the flow of the text
@@ -220,7 +230,7 @@ def load_fb2(path: Path, *, include_all: bool = False) -> Book:
         before = list(_blocks(body))  # text straight in the body (rare; some converters do it)
         if before:
             drafts.append(DraftChapter("", before, source))
-        for m, section in enumerate(_children(body, "section"), start=1):
+        for m, section in enumerate(children(body, "section"), start=1):
             _drafts(section, f"{source}.{m}", drafts)
     for i, draft in enumerate(drafts):
         if not draft.title:

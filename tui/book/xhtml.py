@@ -171,7 +171,7 @@ class _Extractor:
         block = tag in _BLOCK_TAGS
         if block:
             self.flush()
-        heading = tag in HEADING_TAGS
+        heading = tag in HEADING_TAGS or tag == "hgroup"  # a heading group's subtitle lines are headings too
         if heading:
             self.heading_depth += 1
         self.add(el.text)
