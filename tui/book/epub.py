@@ -19,6 +19,7 @@ from typing import Optional
 from lxml import etree
 
 from .archive import CorruptArchiveError, EpubArchive
+from .limits import MAX_DOCUMENT_BYTES
 from .matter import generic_title
 from .model import Book, BookError, Chapter
 from .package import Package, SpineItem, TocEntry, read_package
@@ -28,7 +29,6 @@ from .xmlsafe import XmlError, localname, parse_html, parse_xml
 
 __all__ = ["load_epub", "chapters_from_blocks", "DraftChapter"]
 
-_DOC_LIMIT = 64 << 20
 _NORM = re.compile(r"[\W_]+", re.UNICODE)
 # How calibre names the pieces of one source file it split (``index_split_003.html``,
 # ``text/part0007.html``, ``text/part0000_split_002.html``).
@@ -75,7 +75,7 @@ def chapters_from_blocks(drafts: list[DraftChapter]) -> list[Chapter]:
 def _parse_document(archive: EpubArchive, spine_item: SpineItem, warnings: list[str]) -> Optional[etree._Element]:
     item = spine_item.item
     try:
-        data = archive.read(item.path, limit=_DOC_LIMIT)
+        data = archive.read(item.path, limit=MAX_DOCUMENT_BYTES)
     except CorruptArchiveError:
         raise
     except BookError as exc:

@@ -19,11 +19,10 @@ from typing import Optional
 from num2words import CONVERTER_CLASSES, num2words
 
 from .language import primary_language
+from .xhtml import clean_text
 
 __all__ = ["normalize_text", "roman_to_int"]
 
-_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"), None)
-_WS = re.compile(r"\s+")
 _DIGIT = re.compile(r"\d")
 _CLOCK = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b(?!:)")
 _DECADE = re.compile(r"\b(1[1-9]\d0|20[0-9]0)['’]?s\b")
@@ -233,7 +232,7 @@ def _normalizer(language: str) -> Optional[_Normalizer]:
 
 def normalize_text(text: str, language: str = "en") -> str:
     """Spell out numbers and symbols in ``text`` (one paragraph or title); whitespace is collapsed."""
-    text = _WS.sub(" ", text.translate(_INVISIBLE)).strip()
+    text = clean_text(text)
     if not text:
         return text
     normalizer = _normalizer(language)

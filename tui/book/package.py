@@ -10,7 +10,6 @@ landmarks) with the EPUB 2 NCX and guide as fallbacks.
 from __future__ import annotations
 
 import posixpath
-import re
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 from urllib.parse import unquote, urlsplit
@@ -18,16 +17,15 @@ from urllib.parse import unquote, urlsplit
 from lxml import etree
 
 from .archive import EpubArchive
+from .limits import MAX_COVER_BYTES, MAX_METADATA_BYTES
 from .model import BookError, BookMeta
-from .xmlsafe import XmlError, element_text, localname, parse_html, parse_xml
+from .semantics import EPUB_TYPE
+from .xmlsafe import XmlError, children, element_text, first_child, localname, parse_html, parse_xml
 
 __all__ = ["ManifestItem", "SpineItem", "TocEntry", "Landmark", "Package", "read_package", "resolve_href"]
 
 XHTML_TYPES = frozenset({"application/xhtml+xml", "text/html", "application/html", "text/x-oeb1-document"})
 _OPF_MEDIA_TYPE = "application/oebps-package+xml"
-_EPUB_TYPE = "{http://www.idpf.org/2007/ops}type"
-_METADATA_LIMIT = 16 << 20
-_COVER_LIMIT = 32 << 20
 
 
 @dataclass(frozen=True)
@@ -111,22 +109,9 @@ def _text(el: Optional[etree._Element]) -> str:
     return "" if el is None else " ".join(element_text(el).split())
 
 
-def _children(el: etree._Element, name: str) -> list[etree._Element]:
-    return [c for c in el if localname(c) == name]
-
-
-def _first(el: Optional[etree._Element], name: str) -> Optional[etree._Element]:
-    if el is None:
-        return None
-    for c in el:
-        if localname(c) == name:
-            return c
-    return None
-
-
 def _parse(archive: EpubArchive, name: str, warnings: list[str]) -> etree._Element:
     try:
-        root, warning = parse_xml(archive.read(name, limit=_METADATA_LIMIT), name=name)
+        root, warning = parse_xml(archive.read(name, limit=MAX_METADATA_BYTES), name=name)
     except XmlError as exc:
         raise BookError(f"{archive.label}: {exc}") from None
     if warning:
@@ -168,7 +153,7 @@ def _rootfile(archive: EpubArchive, warnings: list[str]) -> str:
 
 def _metadata(opf: etree._Element) -> tuple[BookMeta, str]:
     """Dublin Core metadata, and the manifest id of the EPUB 2 ``<meta name="cover">``."""
-    md = _first(opf, "metadata")
+    md = first_child(opf, "metadata")
     if md is None:
         return BookMeta(), ""
     # EPUB 2 sometimes nests DC elements inside <dc-metadata>
@@ -240,7 +225,7 @@ def _metadata(opf: etree._Element) -> tuple[BookMeta, str]:
 
 
 def _manifest(opf: etree._Element, opf_dir: str, archive: EpubArchive) -> dict[str, ManifestItem]:
-    manifest_el = _first(opf, "manifest")
+    manifest_el = first_child(opf, "manifest")
     items: dict[str, ManifestItem] = {}
     if manifest_el is None:
         return items
@@ -276,7 +261,7 @@ def _readable(item: ManifestItem, manifest: dict[str, ManifestItem]) -> Optional
 def _spine(
     opf: etree._Element, manifest: dict[str, ManifestItem], warnings: list[str]
 ) -> tuple[list[SpineItem], str]:
-    spine_el = _first(opf, "spine")
+    spine_el = first_child(opf, "spine")
     if spine_el is None:
         return [], ""
     out: list[SpineItem] = []
@@ -305,7 +290,7 @@ def _nav_lists(root: etree._Element) -> dict[str, etree._Element]:
     for el in root.iter():
         if localname(el) != "nav":
             continue
-        types = (el.get(_EPUB_TYPE) or el.get("epub:type") or el.get("type") or "").split()
+        types = (el.get(EPUB_TYPE) or el.get("epub:type") or el.get("type") or "").split()
         role = (el.get("role") or "").replace("doc-", "")
         for t in types + ([role] if role else []):
             navs.setdefault(t, el)
@@ -316,7 +301,7 @@ def _nav_toc(nav: etree._Element, base_dir: str) -> list[TocEntry]:
     out: list[TocEntry] = []
 
     def walk(ol: etree._Element, depth: int) -> None:
-        for li in _children(ol, "li"):
+        for li in children(ol, "li"):
             link = None
             label = None
             sub = None
@@ -348,7 +333,7 @@ def _nav_landmarks(nav: etree._Element, base_dir: str) -> list[Landmark]:
     for a in nav.iter():
         if localname(a) != "a" or not a.get("href"):
             continue
-        types = (a.get(_EPUB_TYPE) or a.get("epub:type") or "").split()
+        types = (a.get(EPUB_TYPE) or a.get("epub:type") or "").split()
         path, fragment = resolve_href(base_dir, a.get("href", ""))
         for t in types:
             kind = t.rpartition(":")[2].lower()
@@ -364,10 +349,10 @@ def _ncx_toc(root: etree._Element, base_dir: str) -> list[TocEntry]:
         return out
 
     def walk(parent: etree._Element, depth: int) -> None:
-        for point in _children(parent, "navpoint"):
-            label = _first(point, "navlabel")
-            title = _text(_first(label, "text")) if label is not None else ""
-            content = _first(point, "content")
+        for point in children(parent, "navpoint"):
+            label = first_child(point, "navlabel")
+            title = _text(first_child(label, "text")) if label is not None else ""
+            content = first_child(point, "content")
             if content is not None and content.get("src"):
                 path, fragment = resolve_href(base_dir, content.get("src", ""))
                 if path:
@@ -379,11 +364,11 @@ def _ncx_toc(root: etree._Element, base_dir: str) -> list[TocEntry]:
 
 
 def _guide(opf: etree._Element, opf_dir: str) -> list[Landmark]:
-    guide = _first(opf, "guide")
+    guide = first_child(opf, "guide")
     out = []
     if guide is None:
         return out
-    for ref in _children(guide, "reference"):
+    for ref in children(guide, "reference"):
         kind = (ref.get("type") or "").strip().lower()
         if kind.startswith("other."):
             kind = kind[6:]
@@ -406,7 +391,7 @@ def _cover(
     if item is None or not item.media_type.startswith("image/") or archive.find(item.path) is None:
         return None, ""
     try:
-        return archive.read(item.path, limit=_COVER_LIMIT), item.media_type
+        return archive.read(item.path, limit=MAX_COVER_BYTES), item.media_type
     except BookError as exc:
         warnings.append(f"cover image not used: {exc}")
         return None, ""
@@ -421,9 +406,6 @@ def _dedupe(entries: Iterable[TocEntry]) -> list[TocEntry]:
             seen.add(key)
             out.append(e)
     return out
-
-
-_WS = re.compile(r"\s+")
 
 
 def read_package(archive: EpubArchive) -> Package:
@@ -451,7 +433,7 @@ def read_package(archive: EpubArchive) -> Package:
     if nav_item is not None and archive.find(nav_item.path) is not None:
         nav_path = nav_item.path
         try:
-            nav_root, warning = parse_xml(archive.read(nav_item.path, limit=_METADATA_LIMIT), name=nav_item.path)
+            nav_root, warning = parse_xml(archive.read(nav_item.path, limit=MAX_METADATA_BYTES), name=nav_item.path)
             if warning:
                 warnings.append(warning)
             navs = _nav_lists(nav_root)
@@ -468,7 +450,7 @@ def read_package(archive: EpubArchive) -> Package:
         )
         if ncx_item is not None and archive.find(ncx_item.path) is not None:
             try:
-                ncx_root, warning = parse_xml(archive.read(ncx_item.path, limit=_METADATA_LIMIT), name=ncx_item.path)
+                ncx_root, warning = parse_xml(archive.read(ncx_item.path, limit=MAX_METADATA_BYTES), name=ncx_item.path)
                 if warning:
                     warnings.append(warning)
                 toc = _ncx_toc(ncx_root, posixpath.dirname(ncx_item.path))
@@ -478,6 +460,6 @@ def read_package(archive: EpubArchive) -> Package:
         landmarks = _guide(opf, opf_dir)
     aliases = {s.listed_path: s.item.path for s in spine if s.listed_path and s.listed_path != s.item.path}
     toc = _dedupe(
-        TocEntry(_WS.sub(" ", e.title).strip(), aliases.get(e.path, e.path), e.fragment, e.depth) for e in toc
+        TocEntry(" ".join(e.title.split()), aliases.get(e.path, e.path), e.fragment, e.depth) for e in toc
     )
     return Package(meta, spine, manifest, toc, landmarks, nav_path, warnings)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from lxml import etree
 
-__all__ = ["SKIPPED_MATTER", "NEVER_SPOKEN", "NEVER_SPOKEN_ASIDES", "semantic_types", "is_skipped_matter"]
+__all__ = ["EPUB_TYPE", "SKIPPED_MATTER", "NEVER_SPOKEN", "NEVER_SPOKEN_ASIDES", "semantic_types", "is_skipped_matter"]
 
-_EPUB_TYPE = "{http://www.idpf.org/2007/ops}type"
+#: ``epub:type`` as lxml names the attribute.
+EPUB_TYPE = "{http://www.idpf.org/2007/ops}type"
 
 #: Front/back matter left out of the audiobook by default.
 SKIPPED_MATTER = frozenset(
@@ -59,7 +60,7 @@ NEVER_SPOKEN_ASIDES = frozenset({"endnote", "rearnote", "footnote", "note"})
 
 def semantic_types(el: etree._Element) -> frozenset[str]:
     """The element's structural types from ``epub:type`` and ``role="doc-*"`` (prefixes dropped)."""
-    raw = el.get(_EPUB_TYPE) or el.get("epub:type") or ""
+    raw = el.get(EPUB_TYPE) or el.get("epub:type") or ""
     role = el.get("role") or ""
     if not raw and not role:
         return frozenset()

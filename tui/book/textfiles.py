@@ -17,13 +17,12 @@ from typing import Optional
 from lxml import etree
 
 from .epub import DraftChapter, chapters_from_blocks
+from .limits import MAX_TEXT_BYTES
 from .model import Book, BookError, BookMeta
 from .xhtml import HEADING_TAGS, Block, clean_text, element_index, extract_segments
 from .xmlsafe import XmlError, localname, parse_html, parse_xml
 
-__all__ = ["load_text", "load_markdown", "load_html", "decode_text", "MAX_TEXT_BYTES"]
-
-MAX_TEXT_BYTES = 256 << 20
+__all__ = ["load_text", "load_markdown", "load_html", "decode_text", "read_limited"]
 
 _NUMBER_WORDS = (
     "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
@@ -46,7 +45,8 @@ _LANGUAGES = {"english": "en", "german": "de", "french": "fr", "spanish": "es", 
 _PG_BOILERPLATE = ("pg-header", "pg-footer", "pg-machine-header", "pg-start-separator", "pg-end-separator")
 
 
-def _read(path: Path) -> bytes:
+def read_limited(path: Path) -> bytes:
+    """The whole file, refused with a one-line BookError past :data:`MAX_TEXT_BYTES`."""
     try:
         size = path.stat().st_size
         if size > MAX_TEXT_BYTES:
@@ -95,7 +95,7 @@ def _is_subtitle(paragraph: str) -> bool:
 def load_text(path: Path, *, include_all: bool = False) -> Book:
     """A ``.txt`` book."""
     path = Path(path)
-    text = decode_text(_read(path))
+    text = decode_text(read_limited(path))
     fields = {m.group(1).lower(): m.group(2) for m in _HEADER_FIELD.finditer(text[:20_000])}
     start = _GUTENBERG_START.search(text)
     if start:
@@ -181,7 +181,7 @@ def _html_book(path: Path, root: etree._Element, include_all: bool, warnings: li
 def load_html(path: Path, *, include_all: bool = False) -> Book:
     """A single ``.html``/``.xhtml`` file; XHTML is parsed as XML (entities unresolved), the rest as HTML."""
     path = Path(path)
-    data = _read(path)
+    data = read_limited(path)
     if not data.strip():
         raise _empty(path)
     warnings: list[str] = []
@@ -206,7 +206,7 @@ _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 def load_markdown(path: Path, *, include_all: bool = False) -> Book:
     """A Markdown book: rendered to HTML with markdown-it, then read like HTML."""
     path = Path(path)
-    text = decode_text(_read(path))
+    text = decode_text(read_limited(path))
     title = ""
     front = _FRONT_MATTER.match(text)
     if front:

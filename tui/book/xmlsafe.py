@@ -17,7 +17,7 @@ from typing import Optional
 from lxml import etree
 from lxml import html as lxml_html
 
-__all__ = ["XmlError", "parse_xml", "parse_html", "localname", "element_text"]
+__all__ = ["XmlError", "parse_xml", "parse_html", "localname", "element_text", "children", "first_child"]
 
 _XML_BUILTIN = {"amp", "lt", "gt", "quot", "apos"}
 _NAMED_ENTITY = re.compile(rb"&([A-Za-z][A-Za-z0-9]{1,31});")
@@ -27,11 +27,6 @@ class XmlError(Exception):
     """A document is not well-formed even for the lenient parser. One line."""
 
 
-def _codepoints(name: str) -> Optional[str]:
-    text = html.entities.html5.get(name + ";")
-    return text
-
-
 def _numeric_refs(data: bytes) -> bytes:
     """``&nbsp;`` → ``&#160;`` for HTML's named entities; anything else untouched."""
 
@@ -39,7 +34,7 @@ def _numeric_refs(data: bytes) -> bytes:
         name = m.group(1).decode("ascii")
         if name in _XML_BUILTIN:
             return m.group(0)
-        chars = _codepoints(name)
+        chars = html.entities.html5.get(name + ";")
         if not chars:
             return m.group(0)
         return b"".join(b"&#%d;" % ord(c) for c in chars)
@@ -131,3 +126,15 @@ def element_text(el: etree._Element) -> str:
 
     add(el)
     return "".join(parts)
+
+
+def children(el: etree._Element, name: str) -> list[etree._Element]:
+    """The child elements called ``name`` (namespace and case ignored)."""
+    return [c for c in el if localname(c) == name]
+
+
+def first_child(el: Optional[etree._Element], name: str) -> Optional[etree._Element]:
+    """The first child element called ``name``; None when there is none or ``el`` is None."""
+    if el is None:
+        return None
+    return next((c for c in el if localname(c) == name), None)
