@@ -43,9 +43,18 @@ class FaultProxy:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve(sockets=[self.sock])),
-                                       daemon=True)
+        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", lifespan="off",
+                                                    timeout_graceful_shutdown=2))
+        self.thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True,
+                                       name=f"fault-proxy-{self.port}")
+        self._client: httpx.AsyncClient | None = None
+
+    async def _serve(self) -> None:
+        # one upstream client for the proxy's life; the upstream is plain HTTP on loopback, so no
+        # trust store is loaded (a client per request would open the CA bundle each time)
+        async with httpx.AsyncClient(trust_env=False, timeout=300, verify=False) as client:
+            self._client = client
+            await self.server.serve(sockets=[self.sock])
 
     def _make_app(self) -> FastAPI:
         app = FastAPI()
@@ -78,9 +87,9 @@ class FaultProxy:
             headers = {k: v for k, v in request.headers.items() if k.lower() in ("content-type", "x-e2a-attempt")}
             if self.token:
                 headers["Authorization"] = f"Bearer {self.token}"
-            async with httpx.AsyncClient(trust_env=False, timeout=300) as client:
-                resp = await client.request(request.method, f"{self.upstream}/{path}", content=body,
-                                            headers=headers, params=dict(request.query_params))
+            assert self._client is not None
+            resp = await self._client.request(request.method, f"{self.upstream}/{path}", content=body,
+                                              headers=headers, params=dict(request.query_params))
             return Response(resp.content, status_code=resp.status_code,
                             media_type=resp.headers.get("content-type"))
 
@@ -93,14 +102,15 @@ class FaultProxy:
         headers = {"content-type": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        async with httpx.AsyncClient(trust_env=False, timeout=300) as client:
-            resp = await client.post(f"{self.upstream}/process_chapter", content=body, headers=headers)
-            answer = resp.json()
-            if resp.status_code == 200 and answer.get("audio_url"):
-                path = httpx.URL(answer["audio_url"]).raw_path.decode()
-                audio = await client.get(f"{self.upstream}{path}", headers=headers)
-                self.cut[path] = audio.content[: len(audio.content) // 2]
-                answer["audio_url"] = f"{self.url}/truncated{path}"
+        client = self._client
+        assert client is not None
+        resp = await client.post(f"{self.upstream}/process_chapter", content=body, headers=headers)
+        answer = resp.json()
+        if resp.status_code == 200 and answer.get("audio_url"):
+            path = httpx.URL(answer["audio_url"]).raw_path.decode()
+            audio = await client.get(f"{self.upstream}{path}", headers=headers)
+            self.cut[path] = audio.content[: len(audio.content) // 2]
+            answer["audio_url"] = f"{self.url}/truncated{path}"
         return Response(json.dumps(answer), status_code=resp.status_code, media_type="application/json")
 
     @property
@@ -114,5 +124,12 @@ class FaultProxy:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Stop for good: requests still held (a delayed download) are cut after a short grace, so
+        the proxy never outlives its test and keeps working behind the next one's back."""
         self.server.should_exit = True
-        self.thread.join(10)
+        self.thread.join(5)
+        if self.thread.is_alive():
+            self.server.force_exit = True
+            self.thread.join(10)
+        if self.thread.is_alive():
+            raise RuntimeError(f"fault proxy on port {self.port} did not stop")

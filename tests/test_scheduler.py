@@ -605,3 +605,17 @@ def test_random_churn_finishes_every_unit_and_is_deterministic(seed):
         assert s.unit_error(uid).startswith("e")
     again, *_ = _churn(seed)
     assert again == trace
+
+
+def test_a_returned_attempt_goes_back_without_penalty_or_hold_off() -> None:
+    s = Scheduler([UnitInfo("u1", 0, 0, 10.0)], SchedulerConfig(max_failures_per_unit=1))
+    s.add_worker("w")
+    first = s.next_assignment("w", 0.0)
+    assert first is not None
+    s.on_returned(first.attempt_id)
+    assert s.unit_state("u1") is UnitState.PENDING and s.unit_attempts("u1") == 0
+    again = s.next_assignment("w", 0.0)  # at once: no busy hold-off, and no failure counted
+    assert again is not None and again.unit_id == "u1"
+    s.on_returned(again.attempt_id)
+    s.on_returned(again.attempt_id)  # a second report of the same attempt changes nothing
+    assert s.unit_state("u1") is UnitState.PENDING and s.in_flight() == []

@@ -202,13 +202,13 @@ class AttemptRunner:
             self._end(aid, ev.AttemptBusy(aid, unit.id, unit.chapter_index, worker), "busy", error)
         elif isinstance(exc, VoiceError):
             # the voice sample itself was refused: every unit would fail the same way
-            self.sched.on_cancelled(aid)
+            self.sched.on_returned(aid)
             self._end(aid, ev.AttemptFailed(aid, unit.id, unit.chapter_index, worker, error), "failed", error)
             self.requeued([a], "voice refused")
             self.control.fail(error)
         elif isinstance(exc, (OSError, sqlite3.Error)):
             # our own disk or journal: every unit would fail the same way, so stop cleanly
-            self.sched.on_cancelled(aid)
+            self.sched.on_returned(aid)
             self._end(aid, ev.AttemptFailed(aid, unit.id, unit.chapter_index, worker, f"not stored: {error}"),
                       "failed", error)
             self.requeued([a], "not stored")

@@ -46,9 +46,6 @@ class JournalIO:
         """Verify and keep one unit's audio (write, fsync, decode check, SQLite) off the event loop."""
         return await asyncio.wrap_future(self._submit(self.journal.store_audio, unit, audio, **kwargs))
 
-    async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.wrap_future(self._submit(fn, *args))
-
     def close(self) -> None:
         """Finish queued writes, then close the database."""
         self._thread.submit(self.journal.close)

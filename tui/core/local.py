@@ -40,6 +40,20 @@ def default_local_workers(threads: int = 1) -> int:
 class _LocalWorker:
     def __init__(self, name: str, proc: asyncio.subprocess.Process, port: int, token: str, log: Path) -> None:
         self.name, self.proc, self.port, self.token, self.log = name, proc, port, token, log
+        # drains stdout so the worker never blocks on a full pipe; ends when the process does
+        self.drain: Optional[asyncio.Task[None]] = None
+
+    async def stop(self) -> None:
+        """SIGTERM, then SIGKILL after 10 s; the stdout drain ends with the process."""
+        if self.proc.returncode is None:
+            self.proc.terminate()
+        try:
+            await asyncio.wait_for(self.proc.wait(), 10)
+        except asyncio.TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+        if self.drain is not None:
+            await asyncio.gather(self.drain, return_exceptions=True)
 
 
 async def spawn_local_worker(
@@ -77,8 +91,7 @@ async def spawn_local_worker(
     try:
         port = await asyncio.wait_for(_read_port(proc), startup_timeout)
         worker = _LocalWorker(name, proc, port, token, log)
-        # drain stdout so the worker never blocks on a full pipe
-        asyncio.ensure_future(_drain(proc))
+        worker.drain = asyncio.ensure_future(_drain(proc))
         await _wait_healthy(f"http://127.0.0.1:{port}", token, startup_timeout)
     except BaseException as exc:  # cancelled, timed out or failed: never leave the process behind
         if proc.returncode is None:
@@ -227,15 +240,7 @@ class LocalCluster(WorkerSource):
         return None
 
     async def stop(self) -> None:
-        for w in self.workers:
-            if w.proc.returncode is None:
-                w.proc.terminate()
-        for w in self.workers:
-            try:
-                await asyncio.wait_for(w.proc.wait(), 10)
-            except asyncio.TimeoutError:
-                w.proc.kill()
-                await w.proc.wait()
+        await asyncio.gather(*(w.stop() for w in self.workers))
         self.workers = []
         self._remove_workdir()
 

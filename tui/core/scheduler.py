@@ -380,19 +380,28 @@ class Scheduler:
         worker gets nothing new for ``busy_holdoff`` seconds or until one of
         its attempts finishes.
         """
+        if self._give_back(attempt_id):
+            worker = self._workers.get(self._attempts[attempt_id].assignment.worker_id)
+            if worker is not None:
+                worker.hold_until = now + self.config.busy_holdoff
+
+    def on_returned(self, attempt_id: int) -> None:
+        """The attempt ended through no fault of the worker or the unit (our own disk failed, a
+        voice sample was refused): the unit goes back to the queue at its place, no penalty."""
+        self._give_back(attempt_id)
+
+    def _give_back(self, attempt_id: int) -> bool:
         attempt = self._attempts.get(attempt_id)
         if attempt is None or attempt.status is _AttemptStatus.ENDED:
-            return
+            return False
         was_live = attempt.status is _AttemptStatus.LIVE
         self._end(attempt)
-        worker = self._workers.get(attempt.assignment.worker_id)
-        if worker is not None:
-            worker.hold_until = now + self.config.busy_holdoff
         unit = self._units[attempt.assignment.unit_id]
         if was_live and attempt.epoch == unit.epoch:
             unit.attempts = max(0, unit.attempts - 1)
             if unit.state is UnitState.RUNNING and not unit.live:
                 self._make_ready(unit)
+        return True
 
     def on_cancelled(self, attempt_id: int) -> None:
         """The driver confirms a cancel: the attempt's slot is free again."""
