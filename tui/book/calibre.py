@@ -2,8 +2,8 @@
 
 The book is converted to EPUB in a private temporary folder and read with the
 EPUB reader, so every check that applies to EPUB files applies here too. The
-converted EPUB has lost the source's landmarks, so front and back matter is
-then recognised by title and position (:mod:`matter`). FB2 is read directly
+converted EPUB has lost the source's landmarks, so the EPUB reader recognises its
+front and back matter by title and position (:mod:`matter`). FB2 is read directly
 (:mod:`fb2`); ``.fbz`` (zipped FB2) still goes through calibre.
 """
 
@@ -15,7 +15,6 @@ import tempfile
 from pathlib import Path
 
 from .epub import load_epub
-from .matter import drop_unmarked_matter
 from .model import Book, BookError
 
 __all__ = ["CALIBRE_SUFFIXES", "CONVERT_TIMEOUT_S", "load_with_calibre"]
@@ -61,12 +60,8 @@ def load_with_calibre(path: Path, *, include_all: bool = False, timeout_s: float
             reason = _last_line(proc.stderr) if proc.stderr.strip() else _last_line(proc.stdout)
             raise BookError(f"ebook-convert could not convert {path.name}: {reason}")
         try:
-            book = load_epub(out, include_all=include_all, rejoin_pieces=True)
+            book = load_epub(out, include_all=include_all, calibre_made=True, default_title=path.stem)
         except BookError as exc:
             raise BookError(str(exc).replace(out.name, path.name)) from None
-    if not book.meta.title or book.meta.title == out.stem:
-        book.meta.title = path.stem
     book.source_path = path
-    if not include_all:
-        drop_unmarked_matter(book)  # the converted EPUB has no landmarks left to go by
     return book

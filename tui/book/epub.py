@@ -6,7 +6,9 @@ at them (at the shallowest TOC level found in that document, so a book-length
 file listed as one section with nested stories stays one chapter). Documents
 the TOC does not list continue the previous chapter unless they carry a heading
 of their own. Front and back matter (by landmarks, guide, ``epub:type`` and
-DPUB-ARIA roles) and non-linear spine items are left out unless ``include_all``.
+DPUB-ARIA roles) and non-linear spine items are left out unless ``include_all``;
+a book that marks none of its matter (a converter's output, an old EPUB 2) has it
+recognised by title and position instead (:mod:`matter`), as calibre's formats do.
 """
 
 from __future__ import annotations
@@ -20,16 +22,18 @@ from lxml import etree
 
 from .archive import CorruptArchiveError, EpubArchive
 from .limits import MAX_DOCUMENT_BYTES
-from .matter import generic_title
+from .matter import drop_unmarked_matter, generic_title
 from .model import Book, BookError, Chapter
 from .package import Package, SpineItem, TocEntry, read_package
-from .semantics import is_skipped_matter
+from .semantics import is_skipped_matter, semantic_types
 from .xhtml import Block, element_index, extract_segments
 from .xmlsafe import XmlError, localname, parse_html, parse_xml
 
 __all__ = ["load_epub", "chapters_from_blocks", "DraftChapter"]
 
 _NORM = re.compile(r"[\W_]+", re.UNICODE)
+# Landmarks every converter writes (calibre's guide lists only these): they say nothing about the rest of the matter.
+_CONVERTER_LANDMARKS = frozenset({"cover", "toc"})
 # How calibre names the pieces of one source file it split (``index_split_003.html``,
 # ``text/part0007.html``, ``text/part0000_split_002.html``).
 _CALIBRE_PIECE = re.compile(r"^(?:(?P<part>(?:.*/)?part)\d+(?:_split_\d+)?|(?P<stem>.+)_split_\d+)\.x?html?$")
@@ -112,6 +116,11 @@ def _piece_group(path: str) -> str:
     return m.group("part") or m.group("stem") or path
 
 
+def _marks_matter(root: etree._Element) -> bool:
+    """Whether the document marks any front or back matter (``epub:type``, ``role="doc-*"``)."""
+    return any(is_skipped_matter(semantic_types(el)) for el in root.iter() if isinstance(el.tag, str))
+
+
 class _Builder:
     def __init__(self, archive: EpubArchive, pkg: Package, include_all: bool, rejoin_pieces: bool = False) -> None:
         self.archive = archive
@@ -130,9 +139,12 @@ class _Builder:
                 self.group_top[group] = min(self.group_top.get(group, entry.depth), entry.depth)
         self.skipped_docs: set[str] = set()
         self.skipped_fragments: dict[str, set[str]] = {}
+        #: the book marks its own front or back matter somewhere (else its titles are all there is to go by)
+        self.marks_matter = False
         for mark in pkg.landmarks:
             if not is_skipped_matter(frozenset({mark.type})):
                 continue
+            self.marks_matter = self.marks_matter or mark.type not in _CONVERTER_LANDMARKS
             if mark.fragment:
                 self.skipped_fragments.setdefault(mark.path, set()).add(mark.fragment)
             else:
@@ -147,6 +159,7 @@ class _Builder:
                 continue
             root = _parse_document(self.archive, spine_item, self.warnings)
             if root is not None:
+                self.marks_matter = self.marks_matter or _marks_matter(root)
                 self._add_document(path, root)
         return self.drafts
 
@@ -216,19 +229,21 @@ class _Builder:
         return generic_title(len(self.drafts) + 1)
 
 
-def load_epub(path: Path, *, include_all: bool = False, rejoin_pieces: bool = False) -> Book:
+def load_epub(path: Path, *, include_all: bool = False, calibre_made: bool = False, default_title: str = "") -> Book:
     """Read an EPUB file; BookError with a one-line message for anything unusable.
 
-    ``rejoin_pieces``: the EPUB was written by calibre from another format, and files it split
-    (``index_split_NNN.html``) are cut into chapters as the one file they were.
+    ``calibre_made``: the EPUB was written by calibre from another format, so files it split
+    (``index_split_NNN.html``) are cut into chapters as the one file they were, and its matter,
+    whose marks the source format could not carry, is recognised by title and position.
+    ``default_title``: the book's title when its metadata has none (else the file's name).
     """
     path = Path(path)
     with EpubArchive(path) as archive:
         pkg = read_package(archive)
-        builder = _Builder(archive, pkg, include_all, rejoin_pieces)
+        builder = _Builder(archive, pkg, include_all, calibre_made)
         chapters = chapters_from_blocks(builder.build())
         if not chapters and not include_all:
-            hidden = chapters_from_blocks(_Builder(archive, pkg, True, rejoin_pieces).build())
+            hidden = chapters_from_blocks(_Builder(archive, pkg, True, calibre_made).build())
             if hidden:
                 raise BookError(
                     f"{path.name} has text only in front/back matter or non-linear items; use --include-all to read it"
@@ -237,5 +252,8 @@ def load_epub(path: Path, *, include_all: bool = False, rejoin_pieces: bool = Fa
         raise BookError(f"{path.name} is empty: no readable text in any chapter")
     meta = pkg.meta
     if not meta.title:
-        meta.title = path.stem
-    return Book(meta=meta, chapters=chapters, source_path=path, warnings=builder.warnings)
+        meta.title = default_title or path.stem
+    book = Book(meta=meta, chapters=chapters, source_path=path, warnings=builder.warnings)
+    if not include_all and (calibre_made or not builder.marks_matter):
+        drop_unmarked_matter(book)
+    return book

@@ -8,9 +8,10 @@ stand, from one list, :data:`MATTER_TITLES`: each title names the EPUB
 structural type it stands for (one the EPUB reader skips, so every format leaves
 out the same pages) and where in the book it counts as matter. Some names are
 never a chapter wherever they appear (contents, index, copyright, colophon,
-licence...); notes only count at the very end, a list of the author's other books
-only at either end, and a chapter named like the book itself only as a title page
-at the very start and when short. A chapter with any other name is always kept.
+licence...); names a story might also give a chapter (imprint, cover, credits,
+pages...) only count in the leading or trailing run of matter, notes only at the
+very end, and a chapter named like the book itself only as a title page at the
+very start and when short. A chapter with any other name is always kept.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from .model import Book, Chapter
 
 __all__ = [
     "MATTER_TITLES",
-    "KEPT_BACK_TITLES",
     "MatterTitle",
     "Where",
     "GENERIC_TITLE",
@@ -59,39 +59,40 @@ class MatterTitle:
     pattern: str
     kind: str  # the EPUB structural type (``epub:type``) such a page carries where it is marked
     where: Where
+    read: bool = False  # read aloud, yet notes before it still count as the book's last pages
 
 
 #: Every title read as front or back matter, in one list for every input format. Audiobooks leave out
 #: what only makes sense on a page (contents, index, lists of figures, the title page), the publisher's
 #: boilerplate (copyright, Standard Ebooks' imprint, colophon and Uncopyright, licences, credits) and
 #: notes, which the EPUB reader also skips; dedications, epigraphs, prefaces, afterwords,
-#: acknowledgements and "About the Author" are part of what a listener expects to hear and are kept.
+#: acknowledgements and "About the Author" are part of what a listener expects to hear and are kept
+#: (the last two are listed, as read, so that notes before them are still recognised as back matter).
 MATTER_TITLES: tuple[MatterTitle, ...] = (
     MatterTitle(r"(?:the )?(?:table of )?contents|toc", "toc", Where.ANYWHERE),
     MatterTitle(r"(?:un)?copyright(?: page| notice| information)?", "copyright-page", Where.ANYWHERE),
     MatterTitle(r"licen[cs]e|(?:the )?(?:full )?project gutenberg licen[cs]e.*", "copyright-page", Where.ANYWHERE),
-    MatterTitle(r"imprint", "imprint", Where.ANYWHERE),
-    MatterTitle(r"imprimatur", "imprimatur", Where.ANYWHERE),
+    MatterTitle(r"imprint", "imprint", Where.EDGES),
+    MatterTitle(r"imprimatur", "imprimatur", Where.EDGES),
     MatterTitle(r"colophon", "colophon", Where.ANYWHERE),
-    MatterTitle(r"(?:image |photo |photograph |picture |illustration )?credits", "credits", Where.ANYWHERE),
-    MatterTitle(r"errata", "errata", Where.ANYWHERE),
+    MatterTitle(r"(?:image |photo |photograph |picture |illustration )?credits", "credits", Where.EDGES),
+    MatterTitle(r"errata", "errata", Where.EDGES),
     MatterTitle(r"(?:general |subject |name )?index", "index", Where.ANYWHERE),
     MatterTitle(r"(?:selected )?bibliography", "bibliography", Where.ANYWHERE),
     MatterTitle(r"glossary", "glossary", Where.ANYWHERE),
     MatterTitle(r"title ?page", "titlepage", Where.ANYWHERE),
     MatterTitle(r"half ?title(?: page)?", "halftitlepage", Where.ANYWHERE),
-    MatterTitle(r"cover(?: page)?", "cover", Where.ANYWHERE),
-    MatterTitle(r"guide|landmarks", "landmarks", Where.ANYWHERE),
-    MatterTitle(r"pages|page list", "page-list", Where.ANYWHERE),
+    MatterTitle(r"cover(?: page)?", "cover", Where.EDGES),
+    MatterTitle(r"guide|landmarks", "landmarks", Where.EDGES),
+    MatterTitle(r"pages|page list", "page-list", Where.EDGES),
     MatterTitle(r"list of (?:illustrations|figures|maps|plates)", "loi", Where.ANYWHERE),
     MatterTitle(r"list of tables", "lot", Where.ANYWHERE),
     MatterTitle(r"frontispiece", "frontispiece", Where.FRONT),
     MatterTitle(r"(?:also|other (?:books|titles|works)) by .+|by the same author", "seriespage", Where.EDGES),
     MatterTitle(r"(?:notes|end ?notes|foot ?notes|rear ?notes)(?: (?:on|to) .*)?", "endnotes", Where.BACK),
+    MatterTitle(r"about the (?:authors?|translators?|illustrators?|editors?)", "", Where.BACK, read=True),
+    MatterTitle(r"acknowledge?ments", "acknowledgments", Where.BACK, read=True),
 )
-
-#: Back matter that is read (it is kept) but does not end the trailing run: notes before it are still notes.
-KEPT_BACK_TITLES = re.compile(r"^(?:about the (?:authors?|translators?|illustrators?|editors?)|acknowledge?ments)$")
 
 _COMPILED = tuple((re.compile(f"^(?:{t.pattern})$"), t) for t in MATTER_TITLES)
 _POSITIONS = {
@@ -143,7 +144,7 @@ def _is_contents(chapter: Chapter, later: list[Chapter]) -> bool:
 
 
 def title_matter(title: str, *, position: str) -> Optional[MatterTitle]:
-    """The kind of matter a chapter called ``title`` is at ``position``, or None for a chapter to read."""
+    """The entry of :data:`MATTER_TITLES` a chapter called ``title`` matches at ``position``, or None."""
     label = _label(title)
     allowed = _POSITIONS[position]
     for pattern, entry in _COMPILED:
@@ -160,11 +161,17 @@ def matter_kind(chapter: Chapter, book_title: str, *, position: str) -> Optional
     label = _chapter_label(chapter)
     if not label:
         return None
-    if title_matter(label, position=position) is not None:
+    entry = title_matter(label, position=position)
+    if entry is not None and not entry.read:
         return label
     if position == "front" and _is_title_page(chapter, label, book_title):
         return label
     return None
+
+
+def _read_back_matter(chapter: Chapter) -> bool:
+    entry = title_matter(_chapter_label(chapter), position="back")
+    return entry is not None and entry.read
 
 
 def drop_unmarked_matter(book: Book) -> list[str]:
@@ -185,7 +192,7 @@ def drop_unmarked_matter(book: Book) -> list[str]:
     for i in range(len(chapters) - 1, start - 1, -1):
         if matter_kind(chapters[i], title, position="back"):
             keep[i] = False
-        elif not KEPT_BACK_TITLES.match(_chapter_label(chapters[i])):
+        elif not _read_back_matter(chapters[i]):
             break
         end = i
     for i in range(start, end):
