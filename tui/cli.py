@@ -168,10 +168,8 @@ def _want_dashboard(no_tui: bool) -> bool:
 
 
 def _start_screen(inventory: Optional[Path]):
-    try:
-        from .dashboard.launch import pick_start
-    except ImportError as exc:  # textual missing: the headless path still works
-        raise _fail(f"the dashboard needs textual ({exc}); give a BOOK and --no-tui") from None
+    from .dashboard.launch import pick_start
+
     return pick_start(Path.cwd(), inventory)
 
 
@@ -180,10 +178,8 @@ def _dashboard(options, cluster: WorkerSource, inventory: Optional[Path], exit_w
     """The Textual front end over the same RunSession; imported only here, so the core never needs textual."""
     from .core.options import RunError
 
-    try:
-        from .dashboard.launch import run_dashboard
-    except ImportError as exc:
-        raise _fail(f"the dashboard needs textual ({exc}); use --no-tui") from None
+    from .dashboard.launch import run_dashboard
+
     try:
         return run_dashboard(options, cluster, inventory=inventory, exit_when_done=exit_when_done,
                              serve_port=serve_port)
@@ -290,10 +286,8 @@ def _with_bootstrap_view(command: click.Command) -> click.Command:
             inv = load_inventory(inventory_path)
         except InventoryError as exc:
             raise _fail(str(exc)) from None
-        try:
-            from .dashboard.launch import run_bootstrap_view
-        except ImportError:  # no textual: the plain recap
-            return plain(inventory_path, accept_new_host_keys, wheelhouse, quiet)
+        from .dashboard.launch import run_bootstrap_view
+
         raise click.exceptions.Exit(run_bootstrap_view(inv, accept_new_host_keys=accept_new_host_keys,
                                                        wheelhouse=wheelhouse))
 

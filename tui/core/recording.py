@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from pathlib import Path
-from typing import IO, Iterable, Iterator, Union
+from typing import Iterable, Iterator, Union
 
 from remote_worker.protocol import StatusResponse
 
 from . import events as ev
 
-__all__ = ["EventRecorder", "event_to_json", "event_from_json", "read_recording", "replay"]
+__all__ = ["event_to_json", "event_from_json", "read_recording", "replay"]
 
 _TYPES = {name: getattr(ev, name) for name in ev.__all__ if dataclasses.is_dataclass(getattr(ev, name, None))}
 
@@ -48,21 +47,6 @@ def event_from_json(line: str) -> tuple[float, ev.Event]:
         if isinstance(fields.get(f.name), list):
             fields[f.name] = tuple(fields[f.name])
     return float(record["t"]), kind(**fields)
-
-
-class EventRecorder:
-    """A bus subscriber that writes every event as one JSON line (time relative to the first event)."""
-
-    def __init__(self, stream: IO[str]) -> None:
-        self.stream = stream
-        self._t0: float | None = None
-
-    def __call__(self, event: ev.Event) -> None:
-        now = time.monotonic()
-        if self._t0 is None:
-            self._t0 = now
-        self.stream.write(event_to_json(event, now - self._t0) + "\n")
-        self.stream.flush()
 
 
 def read_recording(source: Union[str, Path, Iterable[str]]) -> Iterator[tuple[float, ev.Event]]:
