@@ -17,6 +17,7 @@ import click
 
 from . import __version__
 from .book.model import BookError
+from .assembly.formats import FORMAT_NAMES
 from .core.cluster import ClusterError, WorkerSource
 from .core.outcome import ExitCode, exit_code_for
 
@@ -61,7 +62,7 @@ def cli() -> None:
 @cli.command()
 @click.argument("book", required=False, type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (default: next to the book).")
-@click.option("-f", "--format", "fmt", type=click.Choice(["m4b", "mp3", "opus", "flac"]), default=None,
+@click.option("-f", "--format", "fmt", type=click.Choice(FORMAT_NAMES), default=None,
               help="Output format (default: from -o's suffix, else m4b).")
 @click.option("--bitrate", default="64k", show_default=True, help="Audio bitrate for lossy formats.")
 @click.option("--chapters", metavar="SPEC", help="Chapters to convert, e.g. 3-10,12 (see --list-chapters).")
@@ -127,7 +128,7 @@ def convert(book: Optional[Path], output: Optional[Path], fmt: Optional[str], bi
         raise _fail(f"{book}: no such file")
     if fmt is None:
         suffix = output.suffix.lower().lstrip(".") if output else ""
-        fmt = suffix if suffix in ("m4b", "mp3", "opus", "flac") else "m4b"
+        fmt = suffix if suffix in FORMAT_NAMES else FORMAT_NAMES[0]
     if list_chapters:
         _list_chapters(book, include_all, chapters)
         return

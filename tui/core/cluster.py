@@ -14,11 +14,12 @@ import enum
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, ClassVar, Optional
+from typing import TYPE_CHECKING, Callable, ClassVar, Optional
 
-import httpx
+if TYPE_CHECKING:  # kept out of the import: the CLI imports this module at start-up
+    import httpx
 
-from .events import Event
+    from .events import Event
 
 __all__ = ["WorkerEndpoint", "WorkerSource", "Offer", "ClusterError"]
 
@@ -41,7 +42,7 @@ class WorkerEndpoint:
     base_url: str
     token: Optional[str] = None
     host: str = "localhost"
-    transport: Optional[Callable[[], httpx.AsyncBaseTransport]] = field(default=None, compare=False)
+    transport: Optional[Callable[[], "httpx.AsyncBaseTransport"]] = field(default=None, compare=False)
 
     def __repr__(self) -> str:  # never print the token
         return f"WorkerEndpoint(name={self.name!r}, base_url={self.base_url!r}, host={self.host!r})"
@@ -92,7 +93,7 @@ class WorkerSource(ABC):
     async def stop(self) -> None:
         """Release what :meth:`start` set up (processes it started, forwards it opened)."""
 
-    def bind_events(self, publish: Callable[[Event], None]) -> None:
+    def bind_events(self, publish: Callable[["Event"], None]) -> None:
         """Where to announce the source's own progress (called before :meth:`start`)."""
 
     def host_names(self) -> tuple[str, ...]:

@@ -8,12 +8,10 @@ from typing import Optional
 
 from ..assembly.errors import AssemblyError
 from ..assembly.ffmpeg import find_ffmpeg
-from ..assembly.formats import check_bitrate
+from ..assembly.formats import FORMAT_NAMES, check_bitrate
 from .scheduler import SchedulerConfig
 
-__all__ = ["RunOptions", "RunError", "FORMATS", "default_output_for", "validate_options"]
-
-FORMATS = ("m4b", "mp3", "opus", "flac")
+__all__ = ["RunOptions", "RunError", "default_output_for", "validate_options"]
 
 
 class RunError(Exception):
@@ -76,8 +74,8 @@ def default_output_for(input_path: Path, fmt: str) -> Path:
 
 def validate_options(options: RunOptions) -> None:
     """Raise :class:`RunError` (one line) for settings no worker could fix."""
-    if options.fmt not in FORMATS:
-        raise RunError(f"unknown output format {options.fmt!r}; choose one of {', '.join(FORMATS)}")
+    if options.fmt not in FORMAT_NAMES:
+        raise RunError(f"unknown output format {options.fmt!r}; choose one of {', '.join(FORMAT_NAMES)}")
     if options.subtitles not in (None, "vtt", "srt"):
         raise RunError(f"unknown subtitle format {options.subtitles!r}; choose vtt or srt")
     try:
