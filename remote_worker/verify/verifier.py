@@ -1,0 +1,191 @@
+"""The worker-facing check: hear a unit's audio once and judge every sentence in it.
+
+A :class:`Verifier` holds the loaded recogniser beside the engine. It never
+raises on a unit: when recognition is missing, fails, or does not know the
+unit's language, every sentence comes back *unverified* with the reason, never
+as passed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Mapping, Optional, Sequence
+
+import numpy as np
+
+from ..sanity import SILENCE_RMS
+from .asr import Availability, RecognizerUnavailable, SpeechRecognizer, asr_availability
+from .normalize import TextNormalizer
+from .unit import DEFAULT_TOLERANCE_S, judge_unit
+from .verdict import Thresholds, Verdict, unverified
+
+__all__ = ["TAKE_GAP_S", "UnitCheck", "Verifier", "layout_takes", "silent_spans"]
+
+_LOG = logging.getLogger(__name__)
+
+#: silence put between separately spoken takes heard together
+TAKE_GAP_S = 0.4
+
+
+@dataclass(frozen=True)
+class UnitCheck:
+    """Verdicts for a unit's sentences (in order) and what hearing it cost."""
+
+    verdicts: list[Verdict]
+    audio_seconds: float = 0.0
+    asr_seconds: float = 0.0
+    heard: str = ""
+    reason: str = ""
+
+    @property
+    def verified(self) -> bool:
+        return all(v.status != "unverified" for v in self.verdicts)
+
+    @property
+    def flagged(self) -> list[int]:
+        """Indices of the sentences that failed."""
+        return [i for i, v in enumerate(self.verdicts) if v.flagged]
+
+
+def silent_spans(samples: np.ndarray, sample_rate: int, timings: Sequence[tuple[float, float]]) -> list[bool]:
+    """For each (start, end) in seconds: is that stretch of ``samples`` empty or silence?"""
+    out: list[bool] = []
+    for start, end in timings:
+        a, b = max(0, int(round(start * sample_rate))), min(samples.size, int(round(end * sample_rate)))
+        if b <= a:
+            out.append(True)
+            continue
+        piece = samples[a:b].astype(np.float64)
+        out.append(float(np.sqrt(np.mean(piece * piece))) < SILENCE_RMS)
+    return out
+
+
+def layout_takes(takes: Sequence[np.ndarray], sample_rate: int,
+                 gap_s: float = TAKE_GAP_S) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """Separately spoken sentences laid end to end with silence between, and each one's span in seconds."""
+    gap = np.zeros(int(round(gap_s * sample_rate)), dtype=np.float32)
+    parts: list[np.ndarray] = []
+    timings: list[tuple[float, float]] = []
+    cursor = 0
+    for index, take in enumerate(takes):
+        audio = np.asarray(take, dtype=np.float32).reshape(-1)
+        if index:
+            parts.append(gap)
+            cursor += gap.size
+        parts.append(audio)
+        timings.append((cursor / sample_rate, (cursor + audio.size) / sample_rate))
+        cursor += audio.size
+    parts.append(gap)
+    return (np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)), timings
+
+
+class Verifier:
+    """Hears units with one recogniser and judges them with one set of thresholds."""
+
+    def __init__(
+        self,
+        recognizer: Optional[SpeechRecognizer],
+        limits: Thresholds = Thresholds(),
+        *,
+        spoken_forms: Optional[Mapping[str, str]] = None,
+        tolerance_s: float = DEFAULT_TOLERANCE_S,
+    ) -> None:
+        self.recognizer = recognizer
+        self.limits = limits
+        self.tolerance_s = tolerance_s
+        self._spoken_forms = dict(spoken_forms or {})
+        self._normalizers: dict[tuple[str, tuple[tuple[str, str], ...]], TextNormalizer] = {}
+        self._lock = threading.Lock()
+        self._failure: Optional[str] = None
+
+    def availability(self) -> Availability:
+        """Whether units can be verified here, and why not."""
+        if self.recognizer is None:
+            return Availability(False, "no speech recogniser configured")
+        if self._failure is not None:
+            return Availability(False, self._failure)
+        if self.recognizer.loaded:
+            return Availability(True, f"whisper on {self.recognizer.device}, languages: "
+                                      + ", ".join(self.recognizer.languages[:5])
+                                      + (" ..." if len(self.recognizer.languages) > 5 else ""))
+        return asr_availability(self.recognizer.requested_model)
+
+    def load(self) -> Availability:
+        """Load the recogniser now (at worker start), so the first unit does not pay for it."""
+        if self.recognizer is None:
+            return self.availability()
+        try:
+            self.recognizer.load()
+        except RecognizerUnavailable as exc:
+            self._failure = str(exc)
+        return self.availability()
+
+    def _normalizer(self, language: str, spoken_forms: Optional[Mapping[str, str]]) -> TextNormalizer:
+        forms = dict(self._spoken_forms)
+        forms.update(spoken_forms or {})
+        key = (language, tuple(sorted(forms.items())))
+        with self._lock:
+            found = self._normalizers.get(key)
+            if found is None:
+                if len(self._normalizers) > 32:
+                    self._normalizers.clear()
+                found = self._normalizers[key] = TextNormalizer(language, forms)
+        return found
+
+    def _cannot(self, sentences: Sequence[str], reason: str, audio_seconds: float = 0.0) -> UnitCheck:
+        return UnitCheck([unverified(reason, len(s.split())) for s in sentences], audio_seconds, 0.0, "", reason)
+
+    def check_unit(
+        self,
+        samples: np.ndarray,
+        sample_rate: int,
+        sentences: Sequence[str],
+        timings: Sequence[tuple[float, float]],
+        language: Optional[str],
+        spoken_forms: Optional[Mapping[str, str]] = None,
+    ) -> UnitCheck:
+        """Hear ``samples`` (the whole unit) once and judge each sentence at its (start, end) in seconds.
+
+        ``language`` is the unit's language tag; None or one the model does not know gives
+        *unverified* verdicts. ``spoken_forms`` (written → spoken) add to the verifier's own.
+        """
+        audio = np.asarray(samples, dtype=np.float32).reshape(-1)
+        seconds = audio.size / sample_rate if sample_rate else 0.0
+        if self.recognizer is None:
+            return self._cannot(sentences, "no speech recogniser configured", seconds)
+        if self._failure is None and not self.recognizer.loaded:
+            self.load()
+        if self._failure is not None:
+            return self._cannot(sentences, self._failure, seconds)
+        if not language:
+            return self._cannot(sentences, "the unit's language is not known", seconds)
+        if not self.recognizer.can_check(language):
+            return self._cannot(sentences, f"the speech recogniser does not know language {language!r} "
+                                           f"(it knows {', '.join(self.recognizer.languages[:5])})", seconds)
+        try:
+            transcript = self.recognizer.transcribe(audio, sample_rate, language)
+        except Exception as exc:  # recognition must never fail the unit itself
+            _LOG.warning("speech recognition failed: %s", exc)
+            return self._cannot(sentences, f"speech recognition failed: {type(exc).__name__}: {exc}", seconds)
+        verdicts = judge_unit(
+            transcript.words, sentences, timings,
+            normalizer=self._normalizer(language, spoken_forms), limits=self.limits,
+            silent=silent_spans(audio, sample_rate, timings), tolerance_s=self.tolerance_s,
+        )
+        return UnitCheck(verdicts, transcript.audio_seconds, transcript.asr_seconds, transcript.text)
+
+    def check_takes(
+        self,
+        takes: Sequence[np.ndarray],
+        sample_rate: int,
+        sentences: Sequence[str],
+        language: Optional[str],
+        spoken_forms: Optional[Mapping[str, str]] = None,
+    ) -> UnitCheck:
+        """Judge separately spoken sentences (retakes) in one hearing, laid out with short gaps."""
+        if len(takes) != len(sentences):
+            raise ValueError(f"{len(sentences)} sentences but {len(takes)} takes")
+        audio, timings = layout_takes(takes, sample_rate)
+        return self.check_unit(audio, sample_rate, sentences, timings, language, spoken_forms)
