@@ -17,6 +17,7 @@ __all__ = [
     "MAX_SENTENCES",
     "MAX_SENTENCE_CHARS",
     "MAX_TOTAL_CHARS",
+    "SENTENCE_PATTERN",
     "AudioFormat",
     "ResponseMode",
     "TTSConfig",
@@ -39,6 +40,11 @@ PROTOCOL_VERSION = 1
 MAX_SENTENCES = 2000
 MAX_SENTENCE_CHARS = 4000
 MAX_TOTAL_CHARS = 200_000
+
+#: What a sentence may hold, as a JSON Schema pattern: no C0 control character but tab, newline and
+#: carriage return (an engine chokes on NUL, and none of them can be spoken). The worker also refuses
+#: lone surrogates, which no JSON Schema pattern can name.
+SENTENCE_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f]*$"
 
 def _json_integer(value: Any) -> Any:
     """What JSON Schema calls an integer: 3 or 3.0, never true/false or "3"."""
@@ -69,10 +75,19 @@ class TTSConfig(BaseModel):
     # extensions
     length_scale: Optional[float] = Field(default=None, gt=0.1, le=5.0, description="speaking rate; >1 slower")
     speaker_id: Optional[JsonInt] = None
-    #: cloning engines: an uploaded voice's sha256 (``PUT /voices/{sha256}``) or a WAV path on the worker host
-    speaker_wav: Optional[str] = None
-    #: a built-in speaker of the model (XTTS-v2: needs ``speakers_xtts.pth`` in the model folder)
-    speaker: Optional[str] = None
+    #: A worker whose engine cannot clone voices leaves these two out of its schema and ignores them,
+    #: as it ignores every key it does not know.
+    speaker_wav: Optional[str] = Field(
+        default=None,
+        description=(
+            "cloning engines: an uploaded voice's sha256 (PUT /voices/{sha256} first) or a WAV path on the "
+            "worker host; any other value is refused with 422"
+        ),
+    )
+    speaker: Optional[str] = Field(
+        default=None,
+        description="cloning engines: a built-in speaker of the model (GET /status lists them); an unknown one: 422",
+    )
 
 
 class ProcessChapterRequest(BaseModel):
@@ -80,7 +95,8 @@ class ProcessChapterRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    # JSON true/false and numeric strings are not integers, as the schema says
+    # JSON true/false and numeric strings are not integers, as the schema says; a string id with a lone
+    # surrogate is refused (it could not be sent back)
     chapter_id: Union[JsonInt, StrictStr]
     #: The limits beyond ``min_length`` are checked by the worker (``check_limits``) so its 422 can say
     #: which sentence is too long; they are declared here so the schema states every rule it can.
@@ -88,11 +104,12 @@ class ProcessChapterRequest(BaseModel):
         min_length=1,
         description=(
             f"at most {MAX_SENTENCES} sentences of at most {MAX_SENTENCE_CHARS} characters each (less if the "
-            f"engine speaks less), {MAX_TOTAL_CHARS} characters in all, and at least one that is not blank"
+            f"engine speaks less), {MAX_TOTAL_CHARS} characters in all, and at least one that is not blank; "
+            "no control characters but tab, newline and carriage return, and no lone surrogates"
         ),
         json_schema_extra={
             "maxItems": MAX_SENTENCES,
-            "items": {"type": "string", "maxLength": MAX_SENTENCE_CHARS},
+            "items": {"type": "string", "maxLength": MAX_SENTENCE_CHARS, "pattern": SENTENCE_PATTERN},
             "contains": {"type": "string", "pattern": r"\S"},
         },
     )

@@ -40,6 +40,9 @@ class Engine(abc.ABC):
     name: str = ""
     #: longest sentence (characters) the model speaks without cutting it off
     max_chars: int = 4000
+    #: whether ``tts_config.speaker_wav`` / ``speaker`` mean anything to it; when not, the worker leaves
+    #: them out of its schema and ignores them like any unknown key
+    clones_voices: bool = False
 
     def __init__(self) -> None:
         self._load_lock = threading.Lock()
@@ -112,6 +115,11 @@ class Engine(abc.ABC):
     def speakers(self) -> list[str]:
         """Built-in speaker names, if the model has any."""
         return []
+
+    @property
+    def speaker_id_count(self) -> int:
+        """How many ``tts_config.speaker_id`` values the loaded model takes (0..n-1); 0: it ignores them."""
+        return 0
 
     def piece_limit(self, config: TTSConfig) -> int:
         """Longest text one :meth:`synthesize` call takes whole for ``config`` (the worker splits longer)."""

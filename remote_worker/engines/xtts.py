@@ -104,6 +104,7 @@ class XttsEngine(Engine):
 
     name = "xtts"
     max_chars = XTTS_MAX_CHARS
+    clones_voices = True
 
     def __init__(
         self,
