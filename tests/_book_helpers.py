@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 import zipfile
 from pathlib import Path
@@ -213,3 +214,150 @@ def crafted_epub(path: Path, body: str = "<p>Hello there.</p>", extra: Optional[
 
 def xhtml(body: str, title: str = "x") -> str:
     return _xhtml(body, title)
+
+
+# ---------------------------------------------------------------- a Standard Ebooks-shaped book
+
+#: The chapters of :func:`make_standard_ebooks_epub`, as its table of contents names them. The second
+#: one is named like front matter on purpose: in the middle of the book it is a chapter to read.
+SE_CHAPTERS = ("I: The Quay", "II: The Imprint of a Hand", "III: The Harbour Light")
+SE_IMPRINT_TEXT = "This ebook is the product of many hours of hard work by volunteers for Standard Ebooks"
+SE_COLOPHON_TEXT = "This ebook was produced for the Standard Ebooks project"
+SE_UNCOPYRIGHT_TEXT = "this Uncopyright page exists to tell you"
+SE_ENDNOTE_TEXT = "The quay was rebuilt in stone the following spring."
+
+_SE_NS = (
+    'xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops" '
+    'epub:prefix="z3998: http://www.daisy.org/z3998/2012/vocab/structure/, se: https://standardebooks.org/vocab/1.0" '
+    'xml:lang="en-GB"'
+)
+_SE_SVG = (
+    '<?xml version="1.0" encoding="utf-8"?><svg xmlns="http://www.w3.org/2000/svg" version="1.1" '
+    'viewBox="0 0 1400 2100"><rect width="1400" height="2100" fill="#fff"/><path d="M100 100h1200v80H100z"/></svg>'
+)
+_SE_PROSE = (
+    "The lamps were lit along the quay one after another, and the boats came in with the tide.",
+    "Nobody on the harbour wall spoke while the last of them turned into the light.",
+    "She counted the masts twice, as her father had taught her, and wrote the number on her hand.",
+    "Far out past the breakwater a bell rang for the turning of the watch.",
+)
+
+
+def _se_page(title: str, body_type: str, section: str) -> str:
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?>\n<html {_SE_NS}><head><title>{title}</title>'
+        '<link href="../css/core.css" rel="stylesheet" type="text/css"/></head>'
+        f'<body epub:type="{body_type}">{section}</body></html>'
+    )
+
+
+def _se_chapter(number: int, toc_title: str, paragraphs: int) -> str:
+    roman, _, name = toc_title.partition(": ")
+    prose = "".join(
+        f"<p>{' '.join(_SE_PROSE[(i + k) % len(_SE_PROSE)] for k in range(3))}</p>" for i in range(paragraphs)
+    )
+    note = (
+        '<p>The old quay was gone by the winter.<a href="endnotes.xhtml#note-1" id="noteref-1" '
+        'epub:type="noteref">1</a></p>' if number == 1 else ""
+    )
+    return _se_page(
+        name,
+        "bodymatter z3998:fiction",
+        f'<section id="chapter-{number}" epub:type="chapter"><hgroup>'
+        f'<h2 epub:type="ordinal z3998:roman">{roman}</h2><p epub:type="title">{name}</p></hgroup>'
+        f"{note}{prose}</section>",
+    )
+
+
+def make_standard_ebooks_epub(path: Path, *, paragraphs: int = 12, marked: bool = True) -> Path:
+    """An EPUB laid out as Standard Ebooks makes them (their templates' front and back matter: titlepage,
+    imprint, endnotes, colophon, Uncopyright), marked by landmarks and ``epub:type`` only, as theirs are.
+
+    ``marked=False``: the same book with no landmarks and no ``epub:type`` in its pages, as a converter
+    that drops them would write it.
+    """
+    imprint = _se_page("Imprint", "frontmatter", (
+        '<section id="imprint" epub:type="imprint"><header><h2 epub:type="title">Imprint</h2>'
+        '<img alt="The Standard Ebooks logo." src="../images/logo.svg" epub:type="z3998:publisher-logo"/></header>'
+        f'<p>{SE_IMPRINT_TEXT}, and builds on the hard work of other literature lovers made possible by the '
+        "public domain.</p><p>This particular ebook is based on a transcription from Project Gutenberg and on "
+        'digital scans from the Internet Archive. For full license information, see the <a href="uncopyright.xhtml">'
+        "Uncopyright</a> at the end of this ebook.</p></section>"
+    ))
+    titlepage = _se_page("Titlepage", "frontmatter", (
+        '<section id="titlepage" epub:type="titlepage"><h1 epub:type="title">The Harbour Lamps</h1>'
+        '<p>By <b epub:type="z3998:author-name">Ada Example</b>.</p>'
+        '<img alt="" src="../images/titlepage.svg" epub:type="se:image.color-depth.black-on-transparent"/></section>'
+    ))
+    endnotes = _se_page("Endnotes", "backmatter", (
+        '<section id="endnotes" epub:type="endnotes"><h2 epub:type="title">Endnotes</h2><ol>'
+        f'<li id="note-1" epub:type="endnote"><p>{SE_ENDNOTE_TEXT} '
+        '<a href="chapter-1.xhtml#noteref-1" epub:type="backlink">↩</a></p></li></ol></section>'
+    ))
+    colophon = _se_page("Colophon", "backmatter", (
+        '<section id="colophon" epub:type="colophon"><header><h2 epub:type="title">Colophon</h2>'
+        '<img alt="The Standard Ebooks logo." src="../images/logo.svg" epub:type="z3998:publisher-logo"/></header>'
+        '<p><i epub:type="se:name.publication.book">The Harbour Lamps</i><br/>was published in 1911 by<br/>'
+        f"Ada Example.</p><p>{SE_COLOPHON_TEXT}<br/>by<br/>a volunteer,<br/>and is based on a transcription "
+        "produced in 2004 for Project Gutenberg.</p><p>The first edition of this ebook was released on<br/>"
+        "<b>January 1, 2020, 12:00 a.m.</b></p></section>"
+    ))
+    uncopyright = _se_page("Uncopyright", "backmatter", (
+        '<section id="uncopyright" epub:type="copyright-page"><h2 epub:type="title">Uncopyright</h2>'
+        '<blockquote epub:type="z3998:verse"><p><span>May you do good and not evil.</span><br/>'
+        "<span>May you share freely, never taking more than you give.</span></p></blockquote>"
+        f"<p>Copyright pages exist to tell you <em>can’t</em> do something. Unlike them, {SE_UNCOPYRIGHT_TEXT} "
+        "that the writing and artwork in this ebook are believed to be in the United States public domain.</p>"
+        "</section>"
+    ))
+    pages = {"titlepage": titlepage, "imprint": imprint}
+    pages.update({f"chapter-{n}": _se_chapter(n, t, paragraphs) for n, t in enumerate(SE_CHAPTERS, start=1)})
+    pages.update({"endnotes": endnotes, "colophon": colophon, "uncopyright": uncopyright})
+    marks = {"titlepage": "frontmatter titlepage", "imprint": "frontmatter imprint",
+             "chapter-1": "bodymatter z3998:fiction", "endnotes": "backmatter endnotes",
+             "colophon": "backmatter colophon", "uncopyright": "backmatter copyright-page"}
+    names = {"titlepage": "Titlepage", "imprint": "Imprint", "endnotes": "Endnotes", "colophon": "Colophon",
+             "uncopyright": "Uncopyright", **{f"chapter-{n}": t for n, t in enumerate(SE_CHAPTERS, start=1)}}
+    if not marked:
+        pages = {p: re.sub(r' epub:type="[^"]*"', "", page) for p, page in pages.items()}
+    toc_items = "".join(f'<li><a href="text/{p}.xhtml">{names[p]}</a></li>' for p in pages)
+    landmarks = "".join(
+        f'<li><a href="text/{p}.xhtml" epub:type="{t}">{names[p] if p != "chapter-1" else "The Harbour Lamps"}</a></li>'
+        for p, t in marks.items()
+    )
+    toc = (
+        f'<?xml version="1.0" encoding="utf-8"?>\n<html {_SE_NS}><head><title>Table of Contents</title></head>'
+        '<body epub:type="frontmatter"><nav id="toc" epub:type="toc"><h2 epub:type="title">Table of Contents</h2>'
+        f"<ol>{toc_items}</ol></nav>"
+        + (f'<nav id="landmarks" epub:type="landmarks"><h2>Landmarks</h2><ol>{landmarks}</ol></nav>' if marked else "")
+        + "</body></html>"
+    )
+    manifest = "".join(
+        f'<item href="text/{p}.xhtml" id="{p}.xhtml" media-type="application/xhtml+xml"/>' for p in pages
+    ) + (
+        '<item href="css/core.css" id="core.css" media-type="text/css"/>'
+        '<item href="images/logo.svg" id="logo.svg" media-type="image/svg+xml"/>'
+        '<item href="images/titlepage.svg" id="titlepage.svg" media-type="image/svg+xml"/>'
+        '<item href="toc.xhtml" id="toc.xhtml" media-type="application/xhtml+xml" properties="nav"/>'
+    )
+    spine = "".join(f'<itemref idref="{p}.xhtml"/>' for p in pages)
+    package = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<package xmlns="http://www.idpf.org/2007/opf" dir="ltr" '
+        'unique-identifier="uid" version="3.0" xml:lang="en-GB"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        '<dc:identifier id="uid">url:https://standardebooks.org/ebooks/ada-example/the-harbour-lamps</dc:identifier>'
+        '<dc:date>2020-01-01T00:00:00Z</dc:date><meta property="dcterms:modified">2020-01-01T00:00:00Z</meta>'
+        '<dc:publisher id="publisher">Standard Ebooks</dc:publisher><dc:title id="title">The Harbour Lamps</dc:title>'
+        '<dc:language>en-GB</dc:language><dc:creator id="author">Ada Example</dc:creator>'
+        '<meta property="role" refines="#author" scheme="marc:relators">aut</meta></metadata>'
+        f"<manifest>{manifest}</manifest><spine>{spine}</spine></package>"
+    )
+    members: dict[str, Union[str, bytes]] = {
+        "META-INF/container.xml": CONTAINER.replace("OEBPS/content.opf", "epub/content.opf"),
+        "epub/content.opf": package,
+        "epub/toc.xhtml": toc,
+        "epub/css/core.css": "p { margin: 0; text-indent: 1em; }",
+        "epub/images/logo.svg": _SE_SVG,
+        "epub/images/titlepage.svg": _SE_SVG,
+    }
+    members.update({f"epub/text/{p}.xhtml": page for p, page in pages.items()})
+    return write_zip(path, members)

@@ -3,19 +3,30 @@
 The converted files have lost the EPUB's landmarks and ``epub:type``s, so front and back matter
 (title page, contents, notes...) must be recognised by title and position; the chapters must be
 the EPUB's, never fewer. FB2 is read by our own reader, the rest through ``ebook-convert`` again.
+Standard Ebooks' own pages (Imprint, Colophon, Uncopyright, Endnotes) are checked on a book laid
+out from their templates, and on any shared book that has such pages.
 Conversions are slow, so they are made once per session and cached in a temporary folder.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from _book_helpers import SHARED_BOOKS
+from _book_helpers import (
+    SE_COLOPHON_TEXT,
+    SE_ENDNOTE_TEXT,
+    SE_IMPRINT_TEXT,
+    SE_UNCOPYRIGHT_TEXT,
+    SHARED_BOOKS,
+    make_standard_ebooks_epub,
+)
 from tui.book.ingest import load_book
 from tui.book.matter import GENERIC_TITLE
 
@@ -25,20 +36,44 @@ pytestmark = pytest.mark.skipif(
 )
 
 BOOKS = ("wasteland", "trees", "childrens-literature")
+#: The book laid out as Standard Ebooks make theirs (made here, not shared).
+STANDARD_EBOOKS = "standard-ebooks"
+_MATTER_PAGE = re.compile(rb"<title>\s*(?:Uncopyright|Colophon|Imprint)\s*</title>", re.IGNORECASE)
+
+
+def _has_matter_pages(path: Path) -> bool:
+    """Whether one of the EPUB's documents is an Imprint, Colophon or Uncopyright page."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return any(_MATTER_PAGE.search(zf.read(n)) for n in zf.namelist() if n.endswith((".xhtml", ".html")))
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+#: Books whose front or back matter carries those titles: the Standard Ebooks-shaped one, and any shared one.
+MATTER_BOOKS = (STANDARD_EBOOKS,) + tuple(
+    p.stem for p in sorted(SHARED_BOOKS.glob("*.epub")) if _has_matter_pages(p)
+)
 #: format → extra ebook-convert options. "fb2-toc" is FB2 sectioned by the table of contents.
 FORMATS = {"mobi": [], "azw3": [], "docx": [], "fb2": [], "fb2-toc": ["--sectionize", "toc"]}
 WORD_TOLERANCE = 0.06  # MOBI keeps line numbers and note markers the EPUB's classes hid
 
 
 @pytest.fixture(scope="session")
-def converted(tmp_path_factory) -> dict[tuple[str, str], Path]:
+def sources(tmp_path_factory) -> dict[str, Path]:
+    """book → its EPUB: the shared ones present, and the Standard Ebooks-shaped one made here."""
+    folder = tmp_path_factory.mktemp("calibre-sources")
+    found = {book: SHARED_BOOKS / f"{book}.epub" for book in dict.fromkeys(BOOKS + MATTER_BOOKS)}
+    found[STANDARD_EBOOKS] = make_standard_ebooks_epub(folder / f"{STANDARD_EBOOKS}.epub")
+    return {book: path for book, path in found.items() if path.is_file()}
+
+
+@pytest.fixture(scope="session")
+def converted(tmp_path_factory, sources) -> dict[tuple[str, str], Path]:
     """(book, format) → the converted file; made once per session."""
     folder = tmp_path_factory.mktemp("calibre-made")
     out: dict[tuple[str, str], Path] = {}
-    for book in BOOKS:
-        source = SHARED_BOOKS / f"{book}.epub"
-        if not source.is_file():
-            continue
+    for book, source in sources.items():
         for fmt, options in FORMATS.items():
             target = folder / f"{book}.{fmt}".replace(".fb2-toc", ".toc.fb2")
             started = time.monotonic()
@@ -89,6 +124,30 @@ def test_include_all_still_reads_the_matter_that_was_skipped(converted, fmt):
     everything = load_book(converted[("wasteland", fmt)], include_all=True)
     text = "\n".join(ch.text for ch in everything.chapters)
     assert "For Ezra Pound" in text and "Not only the title" in text
+
+
+@pytest.mark.parametrize("fmt", ["mobi", "azw3", "docx", "fb2", "fb2-toc"])
+@pytest.mark.parametrize("book", MATTER_BOOKS)
+def test_standard_ebooks_matter_is_skipped_as_in_the_epub(converted, sources, book, fmt):
+    """No Imprint, Colophon, Uncopyright or Endnotes chapter in any format: the chapters are the EPUB's,
+    by title (a chapter called "The Imprint of a Hand" included) and by words."""
+    expected = load_book(sources[book])
+    got = load_book(converted[(book, fmt)])
+    assert [ch.title for ch in got.chapters] == [ch.title for ch in expected.chapters]
+    _same_chapters(expected, got, fmt)
+    if book == STANDARD_EBOOKS:
+        text = "\n".join(ch.text for ch in got.chapters)
+        for matter in (SE_IMPRINT_TEXT, SE_COLOPHON_TEXT, SE_UNCOPYRIGHT_TEXT, SE_ENDNOTE_TEXT):
+            assert matter not in text, (fmt, matter)
+
+
+@pytest.mark.parametrize("fmt", ["mobi", "docx", "fb2"])
+def test_include_all_keeps_standard_ebooks_matter(converted, fmt):
+    everything = load_book(converted[(STANDARD_EBOOKS, fmt)], include_all=True)
+    titles = [ch.title for ch in everything.chapters]
+    assert {"Imprint", "Colophon", "Uncopyright", "Endnotes"} <= set(titles), titles
+    text = "\n".join(ch.text for ch in everything.chapters)
+    assert SE_UNCOPYRIGHT_TEXT in text and SE_COLOPHON_TEXT in text
 
 
 def test_fb2_in_one_section_keeps_all_the_text(converted):

@@ -85,6 +85,21 @@ def test_front_and_back_matter_by_title_and_position(tmp_path):
     assert [ch.title for ch in everything.chapters][0] == "The Lantern Book" and len(everything.chapters) == 6
 
 
+def test_a_bare_number_and_a_name_line_make_one_title(tmp_path):
+    """calibre writes a heading group (``<h2>II</h2><p>The Imprint of a Hand</p>``) as a number, then a line:
+    one title, as the EPUB's table of contents names it. A first line of verse is no name."""
+    body = (
+        f"<body><section><title><p><strong>II</strong></p></title><p>The Imprint of a Hand</p><p>{PROSE}</p></section>"
+        f"<section><p><strong>III.</strong></p><p>The Harbour Light</p><p>{PROSE}</p></section>"
+        f"<section><title><p>IV</p></title><p>April is the cruellest month, breeding</p><p>{PROSE}</p></section>"
+        "</body>"
+    )
+    book = load_book(_fb2(tmp_path, body))
+    assert [ch.title for ch in book.chapters] == ["II: The Imprint of a Hand", "III: The Harbour Light", "IV"]
+    assert book.chapters[0].paragraphs[0].startswith("The lamps")
+    assert book.chapters[2].paragraphs[0] == "April is the cruellest month, breeding"
+
+
 def _book(titles_and_words: list[tuple[str, int]], title: str = "Lanterns") -> Book:
     chapters = [Chapter(i, t, [" ".join(["word"] * n)]) for i, (t, n) in enumerate(titles_and_words)]
     return Book(meta=BookMeta(title=title), chapters=chapters)

@@ -108,7 +108,7 @@ def _is_number(text: str) -> bool:
 
 
 def _is_name(text: str) -> bool:
-    """A short line in title case, without sentence punctuation: ``The Imprint of a Hand``."""
+    """A short line in title case, without sentence punctuation: ``The Harbour Light``."""
     words = [w for w in text.split() if any(c.isalpha() for c in w)]
     if not words or len(words) > _HEADING_WORDS or text[-1:] in _SENTENCE_END or _is_number(text):
         return False
