@@ -27,8 +27,7 @@ from .epub import DraftChapter, chapters_from_blocks
 from .limits import MAX_COVER_BYTES
 from .matter import drop_unmarked_matter, generic_title
 from .model import Book, BookError, BookMeta
-from .normalize import roman_to_int
-from .textfiles import read_limited
+from .textfiles import is_chapter_number, read_limited
 from .xhtml import Block, clean_text
 from .xmlsafe import XmlError, children, element_text, first_child, localname, parse_xml
 
@@ -101,16 +100,10 @@ def _heading_like(blocks: list[Block]) -> Optional[int]:
     return None
 
 
-def _is_number(text: str) -> bool:
-    """``IV``, ``IV.``, ``12``: a chapter number on its own."""
-    bare = text.rstrip(".")
-    return (bare.isdigit() and len(bare) <= 4) or (bare.isupper() and roman_to_int(bare) is not None)
-
-
 def _is_name(text: str) -> bool:
     """A short line in title case, without sentence punctuation: ``The Harbour Light``."""
     words = [w for w in text.split() if any(c.isalpha() for c in w)]
-    if not words or len(words) > _HEADING_WORDS or text[-1:] in _SENTENCE_END or _is_number(text):
+    if not words or len(words) > _HEADING_WORDS or text[-1:] in _SENTENCE_END or is_chapter_number(text):
         return False
     initials = [next(c for c in w if c.isalpha()) for w in words]
     return initials[0].isupper() and all(
@@ -149,7 +142,7 @@ def _drafts(section: etree._Element, source: str, out: list[DraftChapter], depth
             at = found
             title = own[at].text
             own = own[:at] + own[at + 1:]
-    if _is_number(title) and at < len(own) and _is_name(own[at].text):
+    if is_chapter_number(title) and at < len(own) and _is_name(own[at].text):
         # a number, then the chapter's name on a line of its own (calibre's FB2 of a heading group)
         title = f"{title.rstrip('.')}: {own[at].text}"
         own = own[:at] + own[at + 1:]

@@ -21,7 +21,7 @@ from num2words import CONVERTER_CLASSES, num2words
 from .language import primary_language
 from .xhtml import clean_text
 
-__all__ = ["normalize_text", "roman_to_int"]
+__all__ = ["normalize_text", "roman_to_int", "NUMBERED_HEADINGS"]
 
 _DIGIT = re.compile(r"\d")
 _CLOCK = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b(?!:)")
@@ -29,7 +29,8 @@ _DECADE = re.compile(r"\b(1[1-9]\d0|20[0-9]0)['’]?s\b")
 _ROMAN_VALID = re.compile(r"^M{0,4}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})$")
 _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
 
-_NUMBERED = {
+#: Words that number a book's parts, by language: ``Chapter XIV``, ``Kapitel 3``, ``Acte II``.
+NUMBERED_HEADINGS = {
     "en": "chapter|chap|book|part|volume|vol|section|act|scene|canto|letter|appendix|stave|article",
     "de": "kapitel|buch|teil|band|abschnitt|akt|szene|brief|anhang",
     "fr": "chapitre|livre|partie|tome|volume|section|acte|scène|lettre|annexe",
@@ -96,7 +97,7 @@ class _Normalizer:
         self.currency_before = re.compile(rf"([$£€¥])\s?{self.number_pattern}{_SCALES}")
         self.currency_after = re.compile(rf"(?<![\w.,]){self.number_pattern}{_SCALES}\s?([$£€¥])")
         self.percent = re.compile(rf"(?<![\w.,]){self.number_pattern}\s?%")
-        keywords = _NUMBERED.get(lang, "") + ("|" + _NUMBERED["en"] if lang != "en" else "")
+        keywords = NUMBERED_HEADINGS.get(lang, "") + ("|" + NUMBERED_HEADINGS["en"] if lang != "en" else "")
         self.keywords = tuple(sorted(set(keywords.split("|"))))
         self.numbered = re.compile(rf"\b({keywords})(\.?\s+)([IVXLCDM]+|[ivxlcdm]+)\b(?![''’]\w)", re.IGNORECASE)
 

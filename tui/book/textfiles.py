@@ -19,10 +19,11 @@ from lxml import etree
 from .epub import DraftChapter, chapters_from_blocks
 from .limits import MAX_TEXT_BYTES
 from .model import Book, BookError, BookMeta
+from .normalize import NUMBERED_HEADINGS
 from .xhtml import HEADING_TAGS, Block, clean_text, element_index, extract_segments
 from .xmlsafe import XmlError, localname, parse_html, parse_xml
 
-__all__ = ["load_text", "load_markdown", "load_html", "decode_text", "read_limited"]
+__all__ = ["load_text", "load_markdown", "load_html", "decode_text", "read_limited", "is_chapter_number"]
 
 _NUMBER_WORDS = (
     "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
@@ -30,8 +31,9 @@ _NUMBER_WORDS = (
     "first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last|final"
 )
 _TITLE_TAIL = r"\.?(?:\s*[:.\-–—]\s*.+)?$"
+_HEADING_WORDS = "|".join(sorted({w for words in NUMBERED_HEADINGS.values() for w in words.split("|")}))
 _CHAPTER_LINE = re.compile(
-    r"^(?:chapter|part|book|volume|section|kapitel|teil|chapitre|partie|cap[ií]tulo|capitolo|parte|hoofdstuk)"
+    rf"^(?:{_HEADING_WORDS})"
     rf"\s+(?:\d+|[ivxlcdm]+|(?:{_NUMBER_WORDS})(?:[-\s](?:{_NUMBER_WORDS}))?)\b{_TITLE_TAIL}"
     rf"|^(?:prologue|epilogue|introduction|preface|foreword|afterword|appendix|interlude){_TITLE_TAIL}",
     re.IGNORECASE,
@@ -82,6 +84,12 @@ def _paragraphs(text: str) -> list[str]:
     if len(chunks) == 1 and text.count("\n") > 3:
         chunks = text.split("\n")  # no blank lines at all: one paragraph per line
     return [p for p in (clean_text(c) for c in chunks) if p]
+
+
+def is_chapter_number(text: str) -> bool:
+    """``IV``, ``IV.``, ``12``: a chapter's number standing alone on its line."""
+    bare = text.rstrip(".")
+    return bool(_ROMAN_LINE.match(text)) or (bare.isdigit() and len(bare) <= 4)
 
 
 def _is_heading(paragraph: str) -> bool:
