@@ -11,7 +11,9 @@ import textwrap
 
 from tui.core import events as ev
 from tui.core.state import RunState
-from tui.frontends.headless import HeadlessRenderer, format_duration, format_summary
+from tui.frontends.format import (compute_label, format_duration, format_megabytes, format_ratio, format_seconds,
+                                  provider_name, unit_label)
+from tui.frontends.headless import HeadlessRenderer, format_summary
 
 BRACKETED = "engine failed on [/tmp/voices/x.onnx] [bold]not bold[/bold]"
 
@@ -45,7 +47,7 @@ def test_plain_lines_when_not_a_terminal() -> None:
     text = out.getvalue()
     assert "Book: 1 chapters, 2 units" in text and "on 2 worker(s)" in text
     assert "progress: 1/2 units (50%)" in text
-    assert "unit c0000-u0001 failed on b: b: 500 boom (quarantined)" in text
+    assert "unit 1.2 failed on b: b: 500 boom (quarantined)" in text  # as the user counts: chapter 1, unit 2
     assert "worker b is down: connection lost" in text
     assert "chapter 1 done: One (0:10)" in text
     assert "\x1b[" not in text  # no terminal control codes in a log
@@ -116,5 +118,34 @@ def test_summary_reports_speed_workers_and_partial_result() -> None:
     assert "Units: 100 total, 90 synthesized, 8 reused, 2 quarantined" in text
     assert "gpu1/0: 60 units, 40:00 audio, 10.0x real time (request time 150 s)" in text
     assert "Wrote /x/book.m4b" in text
-    assert "Partial audiobook" in text and "c0003-u0001: gpu1/0: 500 [boom]" in text
+    assert "these units failed on every worker tried: 4.2, 5.3" in text
+    assert "unit 4.2: gpu1/0: 500 [boom]" in text
     assert format_duration(59.6) == "1:00" and format_duration(3725) == "1:02:05"
+
+
+def test_values_read_as_people_count_them() -> None:
+    assert format_duration(None) == "--:--" and format_duration(-3) == "0:00"
+    assert format_seconds(2.34) == "2.3 s" and format_seconds(45) == "45 s" and format_seconds(382.688) == "6:23"
+    assert format_megabytes(512.4) == "512 MB" and format_megabytes(6144.0) == "6.0 GB"
+    assert format_ratio(0.425) == "42%"
+    assert unit_label("c0000-u0008") == "1.9" and unit_label("c0011-u0000") == "12.1"
+    assert unit_label("intro") == "intro"  # an id of another shape is shown as it is
+
+
+def test_onnx_providers_read_without_their_suffix() -> None:
+    assert provider_name("CPUExecutionProvider") == "CPU"
+    assert provider_name("CUDAExecutionProvider") == "CUDA"
+    assert provider_name("TensorrtExecutionProvider") == "TensorRT"
+    assert provider_name("DmlExecutionProvider") == "DirectML"
+    assert provider_name("torch-cuda") == "torch-cuda"
+    assert compute_label("cpu/CPUExecutionProvider") == "CPU"
+    assert compute_label("cuda/TensorrtExecutionProvider") == "TensorRT"
+    assert compute_label("cuda/torch-cuda") == "CUDA" and compute_label("cuda") == "CUDA"
+    assert compute_label("") == ""
+
+
+def test_the_headless_view_and_its_formats_need_no_textual() -> None:
+    code = ("import sys; import tui.frontends.headless, tui.frontends.format; "
+            "assert not [m for m in sys.modules if m.split('.')[0] == 'textual']")
+    assert subprocess.run([sys.executable, "-c", code], cwd=os.path.dirname(os.path.dirname(__file__)),
+                          timeout=60).returncode == 0

@@ -15,15 +15,9 @@ from typing import IO, Optional
 from ..core import events as ev
 from ..core.state import RunState
 from ..core.text import printable
+from .format import format_duration, unit_label
 
-__all__ = ["HeadlessRenderer", "format_summary", "format_duration"]
-
-
-def format_duration(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+__all__ = ["HeadlessRenderer", "format_summary"]
 
 
 def format_summary(result: ev.RunFinished) -> str:
@@ -49,11 +43,12 @@ def format_summary(result: ev.RunFinished) -> str:
     for path in result.outputs:
         lines.append(f"Wrote {path}")
     if result.quarantined:
-        lines.append("Partial audiobook: these units failed on every worker tried: " + ", ".join(result.quarantined[:10]))
+        lines.append("Partial audiobook: these units failed on every worker tried: "
+                     + ", ".join(unit_label(u) for u in result.quarantined[:10]))
         for unit_id in result.quarantined[:5]:
             error = result.errors.get(unit_id) if result.errors else ""
             if error:
-                lines.append(f"  {unit_id}: {printable(error, max_chars=300)}")
+                lines.append(f"  unit {unit_label(unit_id)}: {printable(error, max_chars=300)}")
     if result.error:
         lines.append(f"Problem: {printable(result.error)}")
     if result.outcome == "aborted":
@@ -112,7 +107,7 @@ class HeadlessRenderer:
         elif isinstance(event, (ev.UnitDone, ev.ChapterReopened)):
             self._advance()
         elif isinstance(event, ev.AttemptFailed):
-            self._line(f"unit {event.unit_id} failed on {event.worker}: {event.error}"
+            self._line(f"unit {unit_label(event.unit_id)} failed on {event.worker}: {event.error}"
                        + (" (quarantined)" if event.quarantined else ""))
             self._advance()
         elif isinstance(event, ev.WorkerStateChanged):
