@@ -55,7 +55,6 @@ def test_bad_input_is_one_line_without_a_terminal(tmp_path: Path) -> None:
 
 
 async def test_start_screen_picks_a_book_format_and_chapters(tmp_path: Path, sample_epub: Path) -> None:
-    pytest.importorskip("textual")
     from textual.widgets import Input, Select
 
     from tui.dashboard.start_app import BookTree, StartApp
@@ -91,6 +90,21 @@ async def test_start_screen_picks_a_book_format_and_chapters(tmp_path: Path, sam
     assert choice.inventory is None
 
 
+async def test_start_screen_lists_every_format_the_book_loader_reads(tmp_path: Path) -> None:
+    from tui.dashboard.start_app import BookTree, StartApp
+
+    for name in ("novel.markdown", "letters.rtf", "story.fbz", "notes.text", "cover.png", "run.log"):
+        (tmp_path / name).write_bytes(b"")
+    app = StartApp(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        tree = app.query_one(BookTree)
+        deadline = time.monotonic() + 20
+        while not tree.root.children and time.monotonic() < deadline:  # the tree loads in a worker
+            await pilot.pause(0.05)
+        names = {node.label.plain for node in tree.root.children}
+    assert names == {"novel.markdown", "letters.rtf", "story.fbz", "notes.text"}
+
+
 def _tmux(server: str, *args: str) -> str:
     return subprocess.run(["tmux", "-L", server, *args], capture_output=True, text=True, timeout=30).stdout
 
@@ -115,7 +129,6 @@ def _wait_screen(server: str, predicate, what: str, timeout: float = 120.0) -> s
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 def test_dashboard_in_a_real_terminal_pauses_and_quits(tmp_path: Path, sample_epub: Path) -> None:
-    pytest.importorskip("textual")
     server = f"e2a-dash-{os.getpid()}"
     rc_file = tmp_path / "rc"
     output = tmp_path / "term.m4b"
@@ -147,7 +160,6 @@ def test_dashboard_in_a_real_terminal_pauses_and_quits(tmp_path: Path, sample_ep
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 def test_bare_command_on_a_terminal_opens_the_start_screen_and_starts(tmp_path: Path, sample_epub: Path) -> None:
-    pytest.importorskip("textual")
     server = f"e2a-start-{os.getpid()}"
     shutil.copy(sample_epub, tmp_path / "book.epub")
     rc_file = tmp_path / "rc"
@@ -178,7 +190,6 @@ def test_bare_command_on_a_terminal_opens_the_start_screen_and_starts(tmp_path: 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 def test_bootstrap_on_a_terminal_shows_hosts_live_and_exits_1_on_failure(tmp_path: Path) -> None:
-    pytest.importorskip("textual")
     server = f"e2a-boot-{os.getpid()}"
     (tmp_path / "inv.toml").write_text('[defaults]\nuser = "nobody"\nport = 1\n\n'
                                        '[[hosts]]\nname = "deadhost"\naddress = "127.0.0.1"\n')

@@ -13,12 +13,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DirectoryTree, Footer, Input, Label, Select, Static
 
-__all__ = ["StartApp", "StartChoice", "BookTree", "BOOK_SUFFIXES"]
+from ..assembly.formats import FORMAT_NAMES
+from ..book.ingest import SUPPORTED_SUFFIXES
 
-#: what the start screen offers (the readers in tui.book, calibre for the rest)
-BOOK_SUFFIXES = frozenset({".epub", ".txt", ".md", ".html", ".htm", ".fb2", ".mobi", ".azw3", ".docx", ".pdf",
-                           ".odt"})
-FORMATS = ("m4b", "mp3", "opus", "flac")
+__all__ = ["StartApp", "StartChoice", "BookTree"]
 
 
 @dataclass(frozen=True)
@@ -30,7 +28,7 @@ class StartChoice:
 
 
 class BookTree(DirectoryTree):
-    """Folders (not hidden ones) and files of a supported book format only."""
+    """Folders (not hidden ones) and files the book loader reads (its own readers and calibre's)."""
 
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
         out = []
@@ -38,7 +36,7 @@ class BookTree(DirectoryTree):
             if path.name.startswith("."):
                 continue
             try:
-                if path.is_dir() or path.suffix.lower() in BOOK_SUFFIXES:
+                if path.is_dir() or path.suffix.lower() in SUPPORTED_SUFFIXES:
                     out.append(path)
             except OSError:
                 continue
@@ -70,7 +68,7 @@ class StartApp(App[Optional[StartChoice]]):
                 yield Label("Inventory (optional: SSH hosts; empty = local workers)")
                 yield Input(str(self.inventory or ""), placeholder="inventory.toml", id="inventory")
                 yield Label("Output format")
-                yield Select([(f, f) for f in FORMATS], value="m4b", allow_blank=False, id="format")
+                yield Select([(f, f) for f in FORMAT_NAMES], value=FORMAT_NAMES[0], allow_blank=False, id="format")
                 yield Label("Chapters (empty = all; e.g. 1-3,5)")
                 yield Input(placeholder="all", id="chapter-spec")
                 listing = Static(id="chapter-list")
