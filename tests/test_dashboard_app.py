@@ -9,16 +9,14 @@ import time
 
 import pytest
 
-pytest.importorskip("textual")
-
-from tui.core import commands as cmd  # noqa: E402
-from tui.core import events as ev  # noqa: E402
-from tui.core.state import RunState  # noqa: E402
-from tui.dashboard.app import DashboardApp  # noqa: E402
-from tui.dashboard.replay import FakeClock, StandInSession, book_events, finished_event, replay  # noqa: E402
-from tui.dashboard.widgets.chapters import ChaptersTable  # noqa: E402
-from tui.dashboard.widgets.notices import NoticeLog  # noqa: E402
-from tui.dashboard.widgets.workers import WorkersTable  # noqa: E402
+from tests.support.replay import FakeClock, StandInSession, book_events, finished_event, replay
+from tui.core import commands as cmd
+from tui.core import events as ev
+from tui.core.state import RunState
+from tui.dashboard.app import DashboardApp
+from tui.dashboard.widgets.chapters import ChaptersTable
+from tui.dashboard.widgets.notices import NoticeLog
+from tui.dashboard.widgets.workers import WorkersTable
 
 
 def _setup() -> tuple[DashboardApp, StandInSession, RunState, FakeClock]:
@@ -171,7 +169,7 @@ async def test_bootstrap_view_runs_the_bootstrap_and_exits_by_outcome(failed: bo
     import asyncio
 
     from tui.dashboard.bootstrap_app import BootstrapApp
-    from tui.dashboard.replay import bootstrap_events
+    from tests.support.replay import bootstrap_events
 
     state = RunState()
     stream = [e for _, e in bootstrap_events()]
@@ -212,3 +210,78 @@ async def test_scroll_position_stays_while_rows_change() -> None:
             state.apply(ev.UnitDone(i, plans[i].unit_id, i, "w1", 20.0, 2.0, 300))
         await _settle(pilot, lambda: str(table.get_cell("45", "state")) == "done")
         assert table.scroll_y == scroll and table.selected_key() == selected
+
+
+def _order(table) -> list[str]:
+    return [table.coordinate_to_cell_key((r, 0)).row_key.value for r in range(table.row_count)]
+
+
+async def _click_header(pilot, table, column_key: str) -> None:
+    """Click the middle of a column's header cell (the table's border and earlier columns before it)."""
+    x = table.content_region.x - table.region.x
+    for column in table.ordered_columns:
+        width = column.get_render_width(table)
+        if column.key == column_key:
+            break
+        x += width
+    await pilot.click(table, offset=(x + width // 2, table.content_region.y - table.region.y))
+    await pilot.pause()
+
+
+async def test_clicking_a_header_sorts_and_again_reverses_keeping_the_selection() -> None:
+    app, _, _, _ = _setup()
+    async with app.run_test(size=(120, 40)) as pilot:
+        chapters = app.query_one(ChaptersTable)
+        chapters.select_key("1")
+        assert _order(chapters) == ["0", "1", "2", "3"]
+        await _click_header(pilot, chapters, "words")  # 93, 91, 95 and 40 words
+        assert _order(chapters) == ["3", "1", "0", "2"] and chapters.selected_key() == "1"
+        assert str(chapters.columns["words"].label) == "Words▲"
+        await _click_header(pilot, chapters, "words")
+        assert _order(chapters) == ["2", "0", "1", "3"] and chapters.selected_key() == "1"
+        assert str(chapters.columns["words"].label) == "Words▼"
+        workers = app.query_one(WorkersTable)
+        assert _order(workers) == ["gpu-a-0", "local-1"]
+        await _click_header(pilot, workers, "fail")
+        await _click_header(pilot, workers, "fail")  # most failures first
+        assert _order(workers) == ["local-1", "gpu-a-0"]
+        assert chapters.sort_column == "words"  # each table keeps its own order
+
+
+async def test_sorted_rows_move_with_updates_and_the_selection_follows() -> None:
+    app, _, state, clock = _setup()
+    async with app.run_test(size=(120, 40)) as pilot:
+        chapters = app.query_one(ChaptersTable)
+        chapters.sort_by("pct", reverse=True)  # chapter 1 done, chapter 2 half, chapters 3 and 4 none
+        await pilot.pause()
+        assert _order(chapters) == ["0", "1", "2", "3"]
+        chapters.select_key("3")
+        for n, unit in enumerate(state.chapters[3].unit_ids[:3]):  # chapter 4 goes to 75 %
+            state.apply(ev.UnitStarted(900 + n, unit, 3, "gpu-a-0", 1))
+            clock.advance(1.0)
+            state.apply(ev.UnitDone(900 + n, unit, 3, "gpu-a-0", 16.0, 1.0, 240))
+        await _settle(pilot, lambda: _order(chapters) == ["0", "3", "1", "2"])
+        assert chapters.selected_key() == "3" and chapters.cursor_row == 1
+
+
+async def test_the_sort_key_cycles_the_focused_tables_columns() -> None:
+    app, _, _, _ = _setup()
+    async with app.run_test(size=(120, 40)) as pilot:
+        chapters = app.query_one(ChaptersTable)
+        assert app.focused is chapters
+        await pilot.press("o")
+        assert chapters.sort_column == "num" and _order(chapters) == ["0", "1", "2", "3"]
+        await pilot.press("o")  # titles, ignoring case
+        assert chapters.sort_column == "title" and _order(chapters) == ["1", "3", "0", "2"]
+        for _ in range(len(chapters.ordered_columns) - 1):  # past the last column: the book's order again
+            await pilot.press("o")
+        assert chapters.sort_column is None and _order(chapters) == ["0", "1", "2", "3"]
+        assert all("▲" not in str(c.label) and "▼" not in str(c.label) for c in chapters.ordered_columns)
+        await pilot.press("tab")  # the Workers table
+        workers = app.query_one(WorkersTable)
+        assert app.focused is workers
+        await pilot.press("o")
+        assert workers.sort_column == "name" and chapters.sort_column is None
+        assert any(c.help.startswith("Sort the focused table") for c in app.get_system_commands(app.screen))
+        footer_keys = {key for key, active in app.active_bindings.items() if active.binding.show}
+        assert "o" in footer_keys

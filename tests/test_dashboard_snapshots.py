@@ -6,15 +6,10 @@ and look at the report before committing the new ``__snapshots__``.
 
 from __future__ import annotations
 
-import pytest
-
-pytest.importorskip("textual")
-
-from tui.core.state import RunState  # noqa: E402
-from tui.dashboard.app import DashboardApp  # noqa: E402
-from tui.dashboard.bootstrap_app import BootstrapApp  # noqa: E402
-from tui.dashboard.replay import (FakeClock, StandInSession, book_events, bootstrap_events,  # noqa: E402
-                                  finished_event, replay)
+from tests.support.replay import FakeClock, StandInSession, book_events, bootstrap_events, finished_event, replay
+from tui.core.state import RunState
+from tui.dashboard.app import DashboardApp
+from tui.dashboard.bootstrap_app import BootstrapApp
 
 LOG = "INFO:     Started server process [4242]\nE2A_WORKER_PORT=41234\n\x1b[31mred\x1b[0m [bold]literal[/bold]"
 
@@ -58,6 +53,19 @@ def test_main_screen_light_theme(snap_compare) -> None:
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=light)
+
+
+def test_main_screen_sorted(snap_compare) -> None:
+    # chapters by words, most first; workers by failures: the arrow marks the column and its direction
+    async def sort(pilot) -> None:
+        from tui.dashboard.widgets.chapters import ChaptersTable
+        from tui.dashboard.widgets.workers import WorkersTable
+
+        pilot.app.query_one(ChaptersTable).sort_by("words", reverse=True)
+        pilot.app.query_one(WorkersTable).sort_by("fail", reverse=True)
+        await pilot.pause()
+
+    assert snap_compare(_app(_state()), terminal_size=(120, 40), run_before=sort)
 
 
 def test_chapter_detail(snap_compare) -> None:

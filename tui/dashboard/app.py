@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
 from ..core import commands as cmd
+from ..core.outcome import ExitCode, exit_code_for
 from .protocol import LogReader, SessionLike
 from .screens.ask import AskScreen
 from .screens.detail import ChapterDetail, WorkerDetail
@@ -28,11 +29,11 @@ from .widgets.hosts import HostsTable
 from .widgets.notices import NoticeLog
 from .widgets.overview import BookHeader, OverallProgress
 from .widgets.summary import SummaryPanel
+from .widgets.table import LiveTable
 from .widgets.workers import WorkersTable
 
-__all__ = ["DashboardApp", "EXIT_ABORTED", "EXIT_BAD_INPUT"]
+__all__ = ["DashboardApp"]
 
-EXIT_BAD_INPUT, EXIT_ABORTED = 2, 130
 #: (key, action, footer label, palette help)
 ACTIONS = (
     ("r", "retry", "Retry", "Retry the selected failed or quarantined chapter"),
@@ -41,6 +42,7 @@ ACTIONS = (
     ("d", "drain", "Drain", "Drain the selected worker"),
     ("u", "undrain", "Undrain", "Undrain the selected worker"),
     ("b", "rebootstrap", "Boot", "Bootstrap the selected worker's host again"),
+    ("o", "sort", "Sort", "Sort the focused table by its next column"),
     ("s", "stop", "Stop", "Finish work in flight and write the partial book"),
     ("q", "quit", "Quit", "Quit (aborts work in flight; a rerun resumes)"),
 )
@@ -130,14 +132,12 @@ class DashboardApp(App[None]):
 
     async def _drive(self) -> None:
         """The run itself; its end shows the summary (and exits with ``--exit-when-done`` or after quit)."""
-        from ..cli import exit_code_for
-
         try:
             self.result = await self.session.run()
         except _run_errors() as exc:
             self._run_in_flight = False
             self.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            self.exit(return_code=EXIT_BAD_INPUT)
+            self.exit(return_code=ExitCode.BAD_INPUT)
             return
         self._run_in_flight = False
         self.render_state()
@@ -266,14 +266,19 @@ class DashboardApp(App[None]):
         if self._send(cmd.Stop()):
             self.notify("Stopping: work in flight finishes, then the partial book is written.")
 
+    def action_sort(self) -> None:
+        """The focused Workers or Chapters table (Chapters otherwise) sorts by its next column."""
+        focused = self.focused
+        table = focused if isinstance(focused, LiveTable) and focused.SORTABLE else self.query_one(ChaptersTable)
+        table.cycle_sort()
+        self.notify(f"{table.border_title}: {table.sort_label()}", timeout=2)
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
     async def action_quit(self) -> None:
-        from ..cli import exit_code_for
-
         if self.finished or self.error:
-            self.exit(return_code=exit_code_for(self.state.overall.result) if self.finished else EXIT_BAD_INPUT)
+            self.exit(return_code=exit_code_for(self.state.overall.result) if self.finished else ExitCode.BAD_INPUT)
             return
         if self._quitting:
             return
@@ -285,7 +290,7 @@ class DashboardApp(App[None]):
             self.session.send(cmd.Abort())
             self.notify("Aborting: finished units are kept; rerun the same command to resume.")
             if not self._run_in_flight:  # a stand-in session with no run to wait for
-                self.exit(return_code=EXIT_ABORTED)
+                self.exit(return_code=ExitCode.INTERRUPTED)
 
         self.push_screen(AskScreen("Work is in flight. Quit now? Units in flight are cancelled; every finished "
                                    "unit is kept in the journal and a rerun resumes.",

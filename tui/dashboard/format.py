@@ -1,7 +1,8 @@
-"""Pure text helpers for the dashboard: durations, bars, sparklines, state colours.
+"""Rich text helpers for the dashboard: bars, sparklines, GPU memory, state colours.
 
-Kept apart from the widgets so every number is formatted one way and the
-formatting can be tested without an app.
+Plain values (durations, sizes, percents, unit ids) come from
+:mod:`tui.frontends.format`, shared with the headless view; what is here adds
+colour and blocks, and can be tested without an app.
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ from typing import Iterable, Optional
 
 from rich.text import Text
 
+from ..frontends.format import MISSING
+
 __all__ = [
-    "duration",
     "bar",
     "sparkline",
     "memory",
     "state_text",
-    "percent",
     "speed",
     "STATE_STYLES",
 ]
@@ -31,16 +32,6 @@ STATE_STYLES = {
 }
 
 _SPARKS = "▁▂▃▄▅▆▇█"
-
-
-def duration(seconds: Optional[float]) -> str:
-    """``1:02:03`` / ``2:03``; ``--:--`` when unknown."""
-    if seconds is None:
-        return "--:--"
-    seconds = max(0, int(round(seconds)))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def bar(fraction: float, width: int) -> str:
@@ -64,7 +55,7 @@ def sparkline(values: Iterable[float], width: int) -> str:
 def memory(used_mb: Optional[float], total_mb: Optional[float], width: int = 6) -> Text:
     """GPU memory as ``██░░ 3.1/8.0G``; a dash without a GPU."""
     if used_mb is None or not total_mb:
-        return Text("-", style="dim")
+        return Text(MISSING, style="dim")
     frac = used_mb / total_mb
     style = "red" if frac > 0.9 else ("yellow" if frac > 0.75 else "green")
     return Text.assemble((bar(frac, width), style), f" {used_mb / 1024:.1f}/{total_mb / 1024:.1f}G")
@@ -74,9 +65,5 @@ def state_text(state: str) -> Text:
     return Text(state, style=STATE_STYLES.get(state, ""))
 
 
-def percent(value: Optional[float]) -> str:
-    return "-" if value is None else f"{value:.0f}%"
-
-
 def speed(x_real_time: float) -> str:
-    return f"{x_real_time:.1f}×" if x_real_time > 0 else "-"
+    return f"{x_real_time:.1f}×" if x_real_time > 0 else MISSING

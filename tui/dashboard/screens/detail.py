@@ -15,11 +15,13 @@ from textual.widgets import RichLog, Static
 
 from ...core.state import RunState, UnitView
 from ...core.text import printable
-from ..format import duration, state_text
+from ...frontends.format import MISSING, format_duration, format_seconds, unit_label
+from ..format import state_text
 from ..protocol import LogReader
+from ..status_fields import status_rows
 from ..widgets.table import Column, LiveTable
 
-__all__ = ["ChapterDetail", "WorkerDetail", "UnitsTable"]
+__all__ = ["ChapterDetail", "WorkerDetail", "UnitsTable", "status_table"]
 
 REFRESH = 0.25
 LOG_LINES = 60
@@ -28,19 +30,19 @@ LOG_LINES = 60
 def unit_cells(u: UnitView) -> dict[str, Any]:
     workers = ", ".join(sorted(set(u.running.values()))) or ", ".join(u.workers[-2:])
     return {
-        "unit": Text(u.unit_id),
+        "unit": Text(unit_label(u.unit_id)),
         "state": state_text(u.state + (" (reused)" if u.reused else "")),
         "worker": Text(workers, overflow="ellipsis", no_wrap=True),
         "attempts": str(u.attempts),
         "chars": str(u.characters),
-        "audio": f"{u.audio_seconds:.1f}s" if u.audio_seconds else "-",
+        "audio": format_seconds(u.audio_seconds) if u.audio_seconds else MISSING,
         "error": Text(u.last_error, style="red", overflow="ellipsis", no_wrap=True),
     }
 
 
 class UnitsTable(LiveTable):
     COLUMNS = (
-        Column("unit", "Unit", 18, 1),
+        Column("unit", "Unit", 9, 1),
         Column("state", "State", 11, 1),
         Column("worker", "Worker", 14, 1),
         Column("attempts", "Tries", 5, 2),
@@ -91,15 +93,36 @@ class ChapterDetail(_Detail):
         title = Text(f"Chapter {chapter.index + 1}: ", style="bold")
         title.append(chapter.title)
         title.append(f"  {chapter.done}/{chapter.units_total} units, {chapter.attempts} attempts, "
-                     f"{duration(chapter.audio_seconds)} audio", style="dim")
+                     f"{format_duration(chapter.audio_seconds)} audio", style="dim")
         self.query_one("#detail-title", Static).update(title)
         units = [self.state.units[u] for u in chapter.unit_ids if u in self.state.units]
         self.query_one(UnitsTable).sync((u.unit_id, unit_cells(u)) for u in units)
 
 
-#: /status fields shown first, in this order; the rest follow alphabetically
-_STATUS_ORDER = ("engine", "device", "provider", "voice", "gpu_name", "gpu_memory_used_mb", "gpu_memory_total_mb",
-                 "gpu_utilization_percent", "queued", "units_done", "uptime_seconds")
+#: screen width from which the /status fields are shown in two label/value pairs
+WIDE = 110
+
+
+def status_table(rows: list[tuple[str, str]], pairs: int = 1) -> Table:
+    """The /status fields, filled down the first pair of columns, then the next."""
+    table = Table(box=None, pad_edge=False, show_header=False, title="/status", title_justify="left")
+    for pair in range(pairs):
+        if pair:
+            table.add_column(width=1)  # a wider gap between one pair and the next
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column(overflow="fold")
+    if not rows:
+        table.add_row("", Text("no /status answer yet", style="dim"))
+        return table
+    height = -(-len(rows) // pairs)
+    for line in range(height):
+        cells: list = []
+        for pair in range(pairs):
+            at = pair * height + line
+            label, value = rows[at] if at < len(rows) else ("", "")
+            cells += ([""] if pair else []) + [label, Text(printable(value, max_chars=120))]
+        table.add_row(*cells)
+    return table
 
 
 class WorkerDetail(_Detail):
@@ -131,7 +154,7 @@ class WorkerDetail(_Detail):
         if w is None:
             return
         title = Text(f"{w.name}", style="bold")
-        title.append(f"  {w.host or '-'}  ")
+        title.append(f"  {w.host or MISSING}  ")
         title.append_text(state_text(w.state))
         if w.reason:
             title.append(f"  {w.reason}", style="dim")
@@ -141,17 +164,13 @@ class WorkerDetail(_Detail):
         recent.add_column("Result")
         recent.add_column("Audio", justify="right")
         for unit_id, outcome, seconds in reversed(w.recent):
-            recent.add_row(unit_id, state_text(outcome), f"{seconds:.1f}s" if seconds else "-")
+            recent.add_row(unit_label(unit_id), state_text(outcome), format_seconds(seconds) if seconds else MISSING)
         self.query_one("#recent", Static).update(recent)
-        status = Table(box=None, pad_edge=False, show_header=False, title="/status", title_justify="left")
-        status.add_column(style="bold")
-        status.add_column()
-        keys = [k for k in _STATUS_ORDER if k in w.status] + sorted(k for k in w.status if k not in _STATUS_ORDER)
-        for key in keys:
-            status.add_row(key, Text(printable(str(w.status[key]), max_chars=120)))
-        if not keys:
-            status.add_row("", Text("no /status answer yet", style="dim"))
-        self.query_one("#status", Static).update(status)
+        self.query_one("#status", Static).update(status_table(status_rows(w.status), self._status_pairs()))
+
+    def _status_pairs(self) -> int:
+        """Label/value pairs side by side: two where the screen is wide enough, so every field shows."""
+        return 2 if self.app.size.width >= WIDE else 1
 
     def action_reload_log(self) -> None:
         log = self.query_one("#worker-log", RichLog)

@@ -20,6 +20,7 @@ KEY_HELP = (
     ("p", "pause / resume dispatch (work in flight finishes)"),
     ("d / u", "drain / undrain the selected worker"),
     ("b", "bootstrap the selected worker's host again"),
+    ("o", "sort the focused table by its next column (or click a header; again reverses)"),
     ("s", "stop: finish work in flight, write the partial book"),
     ("q", "quit (asks while work is in flight; finished units are kept, a rerun resumes)"),
     ("ctrl+p", "command palette"),

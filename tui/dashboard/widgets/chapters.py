@@ -1,4 +1,4 @@
-"""The Chapters table: one row per chapter of the run, in book order."""
+"""The Chapters table: one row per chapter of the run, in book order (or sorted by a column)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from ...core.state import ChapterView, RunState
 from .. import format as fmt
 from .table import Column, LiveTable
 
-__all__ = ["ChaptersTable", "chapter_cells"]
+__all__ = ["ChaptersTable", "chapter_cells", "chapter_sort_values"]
 
 
 def chapter_cells(c: ChapterView) -> dict[str, Any]:
@@ -26,23 +26,38 @@ def chapter_cells(c: ChapterView) -> dict[str, Any]:
     }
 
 
+def chapter_sort_values(c: ChapterView) -> dict[str, Any]:
+    """What each column sorts by, where its text alone would sort wrongly (numbers, fractions)."""
+    return {
+        "num": c.index,
+        "title": c.title.casefold(),
+        "words": c.words,
+        "pct": c.percent,
+        "units": (c.done, c.units_total),
+        "attempts": c.attempts,
+    }
+
+
 class ChaptersTable(LiveTable):
+    SORTABLE = True
+    NATURAL_ORDER = "book order"
     COLUMNS = (
         Column("num", "#", 3, 1),
-        Column("title", "Title", 28, 1),
+        Column("title", "Title", 27, 1),
         Column("words", "Words", 6, 3),
         Column("state", "State", 11, 1),
         Column("pct", "%", 4, 1),
         Column("units", "Units", 7, 2),
-        Column("attempts", "Tries", 5, 4),
+        Column("attempts", "Tries", 6, 4),
         Column("workers", "Workers", 20, 3),
     )
 
     def render_state(self, state: RunState) -> None:
         # chapters the run does not cover (not selected) have no units and are left out
-        rows = [(i, chapter_cells(c)) for i, c in sorted(state.chapters.items())
-                if c.unit_ids or not state.overall.units_total]
-        self.sync(rows)
+        chapters = [(str(i), c) for i, c in sorted(state.chapters.items())
+                    if c.unit_ids or not state.overall.units_total]
+        self.sync(((key, chapter_cells(c)) for key, c in chapters),
+                  sort_values={key: chapter_sort_values(c) for key, c in chapters})
 
     def selected_chapter(self) -> int | None:
         key = self.selected_key()

@@ -7,6 +7,7 @@ from typing import Any
 from rich.text import Text
 
 from ...core.state import HostView, RunState
+from ...frontends.format import format_duration
 from .. import format as fmt
 from .table import Column, LiveTable
 
@@ -42,7 +43,7 @@ def host_cells(h: HostView, now: float) -> dict[str, Any]:
         "host": Text(h.name),
         "phase": fmt.state_text(h.phase),
         "steps": _steps(h),
-        "elapsed": fmt.duration(h.elapsed(now)),
+        "elapsed": format_duration(h.elapsed(now)),
         "result": fmt.state_text(result),
         "workers": str(len(recap.workers)) if recap is not None else "",
         "detail": Text(detail, overflow="ellipsis", no_wrap=True),

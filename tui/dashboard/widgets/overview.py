@@ -9,6 +9,7 @@ from textual.widget import Widget
 from textual.widgets import ProgressBar
 
 from ...core.state import RunState
+from ...frontends.format import format_duration
 from .. import format as fmt
 
 __all__ = ["Line", "BookHeader", "OverallProgress", "progress_line"]
@@ -62,11 +63,11 @@ class BookHeader(Line):
 def progress_line(state: RunState) -> Text:
     """``12/40 units · 0:42 elapsed · ETA 1:10 · 8.2× real time`` (plus failures and reuse)."""
     o = state.overall
-    parts = [f"{o.units_done}/{o.units_total} units", f"{fmt.duration(state.elapsed())} elapsed"]
+    parts = [f"{o.units_done}/{o.units_total} units", f"{format_duration(state.elapsed())} elapsed"]
     if o.phase == "assembling" and o.segments_total:
         parts.append(f"writing {o.segments_done}/{o.segments_total}")
     elif o.finished_at is None:
-        parts.append(f"ETA {fmt.duration(state.eta())}")
+        parts.append(f"ETA {format_duration(state.eta())}")
     parts.append(f"{state.speed():.1f}× real time")
     text = Text(" · ".join(parts), no_wrap=True, overflow="ellipsis")
     if o.units_reused:

@@ -9,6 +9,7 @@ from textual.widgets import Static
 
 from ...core.events import RunFinished
 from ...core.state import RunState
+from ...frontends.format import format_duration, unit_label
 from .. import format as fmt
 
 __all__ = ["SummaryPanel", "summary_renderable"]
@@ -20,7 +21,7 @@ def summary_renderable(result: RunFinished, remote_hint: str = "") -> Group:
     speed = result.audio_seconds / result.wall_seconds if result.wall_seconds > 0 else 0.0
     head = Text()
     head.append(_HEADINGS.get(result.outcome, "Finished") + ": ", style=fmt.STATE_STYLES.get(result.outcome, "bold"))
-    head.append(f"{fmt.duration(result.audio_seconds)} of audio in {fmt.duration(result.wall_seconds)}"
+    head.append(f"{format_duration(result.audio_seconds)} of audio in {format_duration(result.wall_seconds)}"
                 f" ({speed:.1f}× real time); {result.units_total} units, {result.units_synthesized} synthesized,"
                 f" {result.units_reused} reused")
     parts: list = [head]
@@ -33,14 +34,14 @@ def summary_renderable(result: RunFinished, remote_hint: str = "") -> Group:
         for name, stats in sorted(result.per_worker.items()):
             audio = float(stats.get("audio_seconds", 0.0))
             rate = audio / result.wall_seconds if result.wall_seconds else 0.0
-            table.add_row(name, str(int(stats.get("units", 0))), fmt.duration(audio), f"{rate:.1f}×")
+            table.add_row(name, str(int(stats.get("units", 0))), format_duration(audio), f"{rate:.1f}×")
         parts.append(table)
     if result.quarantined:
         parts.append(Text(f"{len(result.quarantined)} unit(s) quarantined (failed on every worker tried):",
                           style="bold red"))
         for unit_id in result.quarantined[:8]:
             error = (result.errors or {}).get(unit_id, "")
-            parts.append(Text.assemble(f"  {unit_id}: ", (error[:200], "red")))
+            parts.append(Text.assemble(f"  unit {unit_label(unit_id)}: ", (error[:200], "red")))
         parts.append(Text("The run is over, so r cannot send them again here: rerun the same command to retry "
                           "them (finished units are reused).", style="yellow"))
     if result.error:

@@ -1,7 +1,8 @@
 """Recorded event streams and a stand-in session: the dashboard without real workers.
 
-Snapshot tests and the load benchmark feed these into a :class:`RunState`
-with a fake clock, so what the dashboard shows is the same on every run.
+Snapshot tests, the dashboard's pilot tests and the load benchmark feed these
+into a :class:`RunState` with a fake clock, so what the dashboard shows is the
+same on every run.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from typing import Callable, Iterable, Optional
 
 from remote_worker.protocol import StatusResponse
 
-from ..core import commands as cmd
-from ..core import events as ev
-from ..core.state import RunState
+from tui.core import commands as cmd
+from tui.core import events as ev
+from tui.core.state import RunState
 
 __all__ = ["FakeClock", "StandInSession", "replay", "book_events", "finished_event", "bootstrap_events"]
 
@@ -75,7 +76,7 @@ def book_events(units_per_chapter: int = 4) -> list[tuple[float, ev.Event]]:
         out.append((0.2, ev.WorkerStateChanged(name, "starting", host, gpu_index=gpu)))
         out.append((0.5, ev.WorkerStateChanged(name, "up", host, gpu_index=gpu)))
         out.append((0.0, ev.WorkerTelemetry(name, _status(name, gpu is not None, 0))))
-    plans = tuple(ev.UnitPlan(f"c{c:04d}-u{u:03d}", c, 240, 16.0)
+    plans = tuple(ev.UnitPlan(f"c{c:04d}-u{u:04d}", c, 240, 16.0)
                   for c in range(len(CHAPTERS)) for u in range(units_per_chapter))
     out.append((0.1, ev.RunPlanned("abc123", plans)))
     out.append((0.0, ev.RunStarted("The Lighthouse Keeper", len(plans), len(CHAPTERS), 0,
