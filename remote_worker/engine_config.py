@@ -32,7 +32,14 @@ async def prepare_config(config: TTSConfig, engine: Engine, voices: Optional[Voi
         except VoiceError as exc:
             raise HTTPException(status_code=exc.status, detail=str(exc)) from None
         config = config.model_copy(update={"speaker_wav": str(path)})
-    problem = engine.check_config(config)
+    problem = _speaker_id_problem(config, engine.speaker_id_count) or engine.check_config(config)
     if problem is not None:
         raise HTTPException(status_code=422, detail=problem)
     return config
+
+
+def _speaker_id_problem(config: TTSConfig, count: int) -> Optional[str]:
+    """A multi-speaker model takes speaker ids 0..count-1 (its schema says so); others ignore them."""
+    if count and config.speaker_id is not None and not 0 <= config.speaker_id < count:
+        return f"speaker_id {config.speaker_id} is not one of this voice's speakers (0-{count - 1})"
+    return None

@@ -19,7 +19,7 @@ from typing import Optional
 import pytest
 
 from _tone_engine import ToneEngine
-from _worker_helpers import serve_in_thread
+from _worker_helpers import http_client, serve_in_thread
 from remote_worker.app import create_app
 
 pytest.importorskip("schemathesis", reason="schemathesis is in the [test] extra")
@@ -79,3 +79,57 @@ def test_guarded_schema_declares_bearer_auth_and_every_status():
     assert {"200", "400", "401", "422", "500", "503"} <= set(chapter)
     assert "text/plain" in schema["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
     assert "404" in schema["paths"]["/download/{file_id}"]["get"]["responses"]
+
+
+class _CloningTone(ToneEngine):
+    """The tone engine claiming to clone voices, as XTTS does (XTTS itself is not installed here)."""
+
+    clones_voices = True
+
+
+class _MultiSpeakerTone(ToneEngine):
+    """The tone engine with four speaker ids once loaded, as a multi-speaker Piper voice has."""
+
+    @property
+    def speaker_id_count(self) -> int:
+        return 4 if self.loaded else 0
+
+
+def _tts_config(schema: dict) -> dict:
+    return schema["components"]["schemas"]["TTSConfig"]["properties"]
+
+
+def test_an_engine_that_cannot_clone_neither_advertises_nor_refuses_voice_fields():
+    app = create_app(ToneEngine())
+    assert not {"speaker_wav", "speaker"} & set(_tts_config(app.openapi()))
+    body = {"chapter_id": 1, "sentences": ["Hello there."],
+            "tts_config": {"speaker_wav": "no such voice", "speaker": "Nobody"}}
+    with serve_in_thread(app) as url, http_client(url) as client:
+        reply = client.post("/process_chapter", json=body)  # ignored, like any key it does not know
+    assert reply.status_code == 200, reply.text
+
+
+def test_a_cloning_engine_advertises_voice_fields_and_documents_their_422():
+    app = create_app(_CloningTone())
+    schema = app.openapi()
+    assert {"speaker_wav", "speaker"} <= set(_tts_config(schema))
+    refused = schema["paths"]["/process_chapter"]["post"]["responses"]["422"]["description"]
+    assert "PUT /voices/{sha256}" in refused
+    body = {"chapter_id": 1, "sentences": ["Hello there."], "tts_config": {"speaker_wav": "f" * 64}}
+    with serve_in_thread(app) as url, http_client(url) as client:
+        reply = client.post("/process_chapter", json=body)
+    assert reply.status_code == 422 and "upload it with PUT /voices/" in reply.json()["detail"]
+
+
+def test_a_multi_speaker_model_bounds_speaker_id_in_schema_and_server():
+    engine = _MultiSpeakerTone()
+    app = create_app(engine)
+    assert "maximum" not in _tts_config(app.openapi())["speaker_id"]["anyOf"][0]  # not known before loading...
+    engine.load()  # ...and that schema was not kept
+    ids = [b for b in _tts_config(app.openapi())["speaker_id"]["anyOf"] if b.get("type") == "integer"]
+    assert ids == [{"type": "integer", "minimum": 0, "maximum": 3}]
+    with serve_in_thread(app) as url, http_client(url) as client:
+        ok = client.post("/process_chapter", json={"chapter_id": 1, "sentences": ["Hi."], "tts_config": {"speaker_id": 3}})
+        bad = client.post("/process_chapter", json={"chapter_id": 1, "sentences": ["Hi."], "tts_config": {"speaker_id": 4}})
+    assert ok.status_code == 200, ok.text
+    assert bad.status_code == 422 and bad.json() == {"detail": "speaker_id 4 is not one of this voice's speakers (0-3)"}

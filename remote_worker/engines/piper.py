@@ -181,11 +181,5 @@ class PiperEngine(Engine):
         speakers = int(getattr(getattr(self._voice, "config", None), "num_speakers", 0) or 0)
         return speakers if speakers > 1 else 0  # a single-speaker voice ignores speaker_id
 
-    def check_config(self, config: TTSConfig) -> Optional[str]:
-        count = self.speaker_id_count
-        if count and config.speaker_id is not None and not 0 <= config.speaker_id < count:
-            return f"speaker_id {config.speaker_id} is not one of this voice's speakers (0-{count - 1})"
-        return None
-
 
 register_engine("piper", PiperEngine)
