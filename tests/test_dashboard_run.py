@@ -16,26 +16,23 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from textual.widgets import RichLog
 
-pytest.importorskip("textual")
-from textual.widgets import RichLog  # noqa: E402
+from tui.core import events as ev
+from tui.core.local import LocalCluster
+from tui.core.options import RunOptions
+from tui.core.scheduler import SchedulerConfig
+from tui.core.session import RunSession, run_book
+from tui.core.text import printable
+from tui.dashboard.app import DashboardApp
+from tui.dashboard.logs import local_log_reader
+from tui.dashboard.screens.detail import WorkerDetail
+from tui.dashboard.widgets.chapters import ChaptersTable
+from tui.dashboard.widgets.workers import WorkersTable
 
-from tui.core import events as ev  # noqa: E402
-from tui.core.local import LocalCluster  # noqa: E402
-from tui.core.options import RunOptions  # noqa: E402
-from tui.core.session import run_book  # noqa: E402
-from tui.core.scheduler import SchedulerConfig  # noqa: E402
-from tui.core.session import RunSession  # noqa: E402
-from tui.core.text import printable  # noqa: E402
-from tui.dashboard.app import DashboardApp  # noqa: E402
-from tui.dashboard.logs import local_log_reader  # noqa: E402
-from tui.dashboard.screens.detail import WorkerDetail  # noqa: E402
-from tui.dashboard.widgets.chapters import ChaptersTable  # noqa: E402
-from tui.dashboard.widgets.workers import WorkersTable  # noqa: E402
-
-from _fault_proxy import FaultRule  # noqa: E402
-from _session_helpers import Proxied  # noqa: E402
-from _probe import ffprobe  # noqa: E402
+from _fault_proxy import FaultRule
+from _session_helpers import Proxied
+from _probe import ffprobe
 
 pytestmark = pytest.mark.slow
 
