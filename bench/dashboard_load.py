@@ -27,7 +27,7 @@ from remote_worker.protocol import StatusResponse  # noqa: E402
 from tui.core import events as ev  # noqa: E402
 from tui.core.state import RunState  # noqa: E402
 from tui.dashboard.app import DashboardApp  # noqa: E402
-from tui.dashboard.replay import StandInSession  # noqa: E402
+from tests.support.replay import StandInSession  # noqa: E402
 
 TELEMETRY_EVERY = 2.0
 
