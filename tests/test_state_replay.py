@@ -14,6 +14,7 @@ import pytest
 from remote_worker.protocol import StatusResponse
 from tui.core import events as ev
 from tui.core.recording import event_from_json, event_to_json, read_recording, replay
+from tui.core.scheduler import UnitState
 from tui.core.state import RunState
 
 RECORDING = Path(__file__).parent / "data" / "sample_run.jsonl"
@@ -72,7 +73,7 @@ def test_hand_written_stream_gives_the_expected_view() -> None:
     assert (one.units_total, one.done, one.running, one.quarantined, one.state) == (3, 1, 0, 1, "quarantined")
     assert one.attempts == 4 and one.workers == ["gpu1/0", "w2"] and one.audio_seconds == 10.0
     assert round(one.percent, 1) == 33.3 and one.words == 300
-    assert (two.state, two.done, two.units_total) == ("queued", 0, 1)
+    assert (two.state, two.done, two.units_total) == (UnitState.PENDING, 0, 1)
 
     gpu, w2 = state.workers["gpu1/0"], state.workers["w2"]
     assert (gpu.state, gpu.host, gpu.gpu_index, gpu.gpu_name) == ("paused", "gpu1", 0, "H200")
@@ -92,8 +93,8 @@ def test_hand_written_stream_gives_the_expected_view() -> None:
 
     # retry: the quarantined unit waits again, and the counts follow
     state.apply(ev.ChapterReopened(0, ("c0000-u0001",)), now=26.0)
-    assert state.units["c0000-u0001"].state == "queued" and state.overall.units_quarantined == 0
-    assert state.chapters[0].state == "queued"
+    assert state.units["c0000-u0001"].state is UnitState.PENDING and state.overall.units_quarantined == 0
+    assert state.chapters[0].state is UnitState.PENDING
 
 
 def test_a_speculative_copy_and_a_redo_never_count_a_unit_twice() -> None:
@@ -109,7 +110,7 @@ def test_a_speculative_copy_and_a_redo_never_count_a_unit_twice() -> None:
     assert state.overall.units_done == 1 and state.chapters[1].state == "done"
     assert not state.workers["gpu1/0"].current
     state.apply(ev.ChapterReopened(1, (uid,), redo=True), now=9.0)
-    assert state.overall.units_done == 0 and state.units[uid].state == "queued"
+    assert state.overall.units_done == 0 and state.units[uid].state is UnitState.PENDING
     state.apply(ev.UnitStarted(12, uid, 1, "gpu1/0", 1), now=9.0)
     state.apply(ev.UnitDone(12, uid, 1, "gpu1/0", 8.5, 1.0), now=10.0)
     assert state.overall.units_done == 1 and state.overall.audio_done == 8.5

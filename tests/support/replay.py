@@ -14,6 +14,7 @@ from remote_worker.protocol import StatusResponse
 
 from tui.core import commands as cmd
 from tui.core import events as ev
+from tui.core.scheduler import UnitState
 from tui.core.state import RunState
 
 __all__ = ["FakeClock", "StandInSession", "replay", "book_events", "finished_event", "bootstrap_events"]
@@ -108,7 +109,7 @@ def book_events(units_per_chapter: int = 4) -> list[tuple[float, ev.Event]]:
 
 def finished_event(state: RunState) -> ev.RunFinished:
     """A partial end for :func:`book_events` (one unit quarantined)."""
-    quarantined = tuple(u.unit_id for u in state.units.values() if u.state == "quarantined")
+    quarantined = tuple(u.unit_id for u in state.units.values() if u.state is UnitState.QUARANTINED)
     return ev.RunFinished(
         ok=False, outputs=("/books/lighthouse.m4b",), audio_seconds=230.0, wall_seconds=31.0,
         units_total=len(state.units), units_synthesized=len(state.units) - len(quarantined), units_reused=0,

@@ -222,7 +222,7 @@ class AttemptRunner:
                                              worker_fault=known and not isinstance(exc, UnitRejected))
             quarantined = self.sched.unit_state(unit.id) is UnitState.QUARANTINED
             if quarantined:
-                self.journal.set_unit_state(unit.id, UnitState.QUARANTINED.value, error)
+                self.journal.set_unit_state(unit.id, UnitState.QUARANTINED, error)
             self._end(aid, ev.AttemptFailed(aid, unit.id, unit.chapter_index, worker, error, quarantined),
                       "failed", error)
             if released or (not was_down and self.sched.worker_state(worker) is WorkerState.DOWN):

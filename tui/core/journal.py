@@ -22,6 +22,7 @@ import soundfile
 
 from ..book.model import WorkUnit
 from ..hashing import file_sha256
+from .scheduler import UnitState
 
 __all__ = ["Journal", "StoredAudio", "JournalError", "session_dir_for"]
 
@@ -111,7 +112,7 @@ class Journal:
             self._db.execute(
                 "UPDATE attempts SET status='abandoned', ended=? WHERE status='running'", (time.time(),)
             )
-            self._db.execute("UPDATE units SET state='pending' WHERE state='running'")
+            self._db.execute("UPDATE units SET state=? WHERE state=?", (UnitState.PENDING, UnitState.RUNNING))
             self.run_id = self._db.execute("INSERT INTO runs(started) VALUES (?)", (time.time(),)).lastrowid
         except sqlite3.Error as exc:
             self._lock.close()
@@ -141,12 +142,12 @@ class Journal:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (u.id, u.chapter_index, u.index, u.content_hash, u.chars, " ".join(u.sentences),
-                     "done" if self.has_audio(u.content_hash) else "pending", now)
+                     UnitState.DONE if self.has_audio(u.content_hash) else UnitState.PENDING, now)
                     for u in units
                 ],
             )
 
-    def set_unit_state(self, unit_id: str, state: str, error: Optional[str] = None) -> None:
+    def set_unit_state(self, unit_id: str, state: UnitState, error: Optional[str] = None) -> None:
         self._db.execute(
             "UPDATE units SET state=?, error=?, updated=? WHERE unit_id=?", (state, error, time.time(), unit_id)
         )
@@ -160,7 +161,7 @@ class Journal:
             "INSERT INTO attempts(run_id, unit_id, content_hash, worker, speculative, started) VALUES (?,?,?,?,?,?)",
             (self.run_id, unit.id, unit.content_hash, worker, int(speculative), time.time()),
         )
-        self._db.execute("UPDATE units SET state='running', updated=? WHERE unit_id=?", (time.time(), unit.id))
+        self._db.execute("UPDATE units SET state=?, updated=? WHERE unit_id=?", (UnitState.RUNNING, time.time(), unit.id))
         return int(cur.lastrowid)
 
     def attempt_ended(self, attempt_row: int, status: str, error: Optional[str] = None) -> None:
@@ -171,9 +172,9 @@ class Journal:
         )
         if status != "done":  # the unit waits for its next attempt (unless another copy finished it)
             self._db.execute(
-                "UPDATE units SET state='pending', updated=? WHERE state='running' AND unit_id="
+                "UPDATE units SET state=?, updated=? WHERE state=? AND unit_id="
                 "(SELECT unit_id FROM attempts WHERE attempt_id=?)",
-                (time.time(), attempt_row),
+                (UnitState.PENDING, time.time(), UnitState.RUNNING, attempt_row),
             )
 
     def attempts(self) -> list[dict]:
@@ -254,7 +255,7 @@ class Journal:
             (unit.content_hash, unit.id, name, actual, duration, info.frames, info.samplerate,
              json.dumps(sentences), worker, time.time()),
         )
-        self.set_unit_state(unit.id, "done")
+        self.set_unit_state(unit.id, UnitState.DONE)
         return StoredAudio(unit.content_hash, unit.id, final, actual, duration, info.frames, info.samplerate,
                            sentences, worker)
 

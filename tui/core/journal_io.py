@@ -14,6 +14,7 @@ from typing import Any, Callable, Optional
 
 from ..book.model import WorkUnit
 from .journal import Journal, StoredAudio
+from .scheduler import UnitState
 
 __all__ = ["JournalIO"]
 
@@ -36,7 +37,7 @@ class JournalIO:
 
         self._submit(write)
 
-    def set_unit_state(self, unit_id: str, state: str, error: Optional[str] = None) -> None:
+    def set_unit_state(self, unit_id: str, state: UnitState, error: Optional[str] = None) -> None:
         self._submit(self.journal.set_unit_state, unit_id, state, error)
 
     def finish_run(self, outcome: str) -> None:

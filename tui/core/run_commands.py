@@ -91,7 +91,7 @@ class CommandHandlers:
             return
         self.sched.retry_chapter(c.chapter_index)
         for uid in ids:
-            self.journal.set_unit_state(uid, UnitState.PENDING.value)
+            self.journal.set_unit_state(uid, UnitState.PENDING)
         self.publish(ev.ChapterReopened(c.chapter_index, ids))
         self._notice("info", f"chapter {c.chapter_index + 1}: {len(ids)} failed unit(s) sent again")
 
@@ -117,7 +117,7 @@ class CommandHandlers:
         if not self.sched.retry_unit(c.unit_id):
             self._notice("info", f"unit {c.unit_id} is not failed; nothing to retry")
             return
-        self.journal.set_unit_state(c.unit_id, UnitState.PENDING.value)
+        self.journal.set_unit_state(c.unit_id, UnitState.PENDING)
         self.publish(ev.ChapterReopened(unit.chapter_index, (c.unit_id,)))
 
     def _worker_ok(self, name: str) -> bool:

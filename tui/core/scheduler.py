@@ -68,12 +68,29 @@ class Assignment:
     speculative: bool
 
 
-class UnitState(enum.Enum):
+class UnitState(str, enum.Enum):
+    """The one spelling of a unit's state: the scheduler, the journal and the state model use it.
+
+    A ``str`` whose value is what the journal stores; :attr:`label` is what a person reads.
+    """
+
     PENDING = "pending"
     RUNNING = "running"
     DONE = "done"
     FAILED_WAIT = "failed_wait"  # backing off before the next attempt
     QUARANTINED = "quarantined"
+
+    __hash__ = str.__hash__
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def label(self) -> str:
+        return _UNIT_LABELS.get(self, self.value)
+
+
+_UNIT_LABELS = {UnitState.PENDING: "queued", UnitState.FAILED_WAIT: "failed"}
 
 
 class WorkerState(enum.Enum):

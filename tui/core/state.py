@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Deque, Optional
 
 from . import events as ev
+from .scheduler import UnitState
 from .text import printable
 
 __all__ = [
@@ -40,7 +41,7 @@ class UnitView:
     chapter_index: int
     characters: int = 0
     est_seconds: float = 0.0
-    state: str = "queued"  # queued, running, done, failed, quarantined
+    state: UnitState = UnitState.PENDING
     reused: bool = False
     attempts: int = 0
     workers: list[str] = field(default_factory=list)
@@ -110,16 +111,17 @@ class ChapterView:
         return 100.0 * self.done / self.units_total if self.unit_ids else 0.0
 
     @property
-    def state(self) -> str:
+    def state(self) -> UnitState:
+        """The chapter as one unit state: done when all are, else the most telling of its units'."""
         if self.unit_ids and self.done == self.units_total:
-            return "done"
+            return UnitState.DONE
         if self.running:
-            return "running"
+            return UnitState.RUNNING
         if self.quarantined:
-            return "quarantined"
+            return UnitState.QUARANTINED
         if self.failed:
-            return "failed"
-        return "queued"
+            return UnitState.FAILED_WAIT
+        return UnitState.PENDING
 
 
 @dataclass
@@ -317,7 +319,7 @@ class RunState:
 
     def _reused(self, e: ev.UnitReused, now: float) -> None:
         unit = self._unit(e.unit_id, e.chapter_index)
-        unit.state, unit.reused, unit.audio_seconds = "done", True, e.audio_seconds
+        unit.state, unit.reused, unit.audio_seconds = UnitState.DONE, True, e.audio_seconds
         if e.worker and e.worker not in unit.workers:
             unit.workers.append(e.worker)
         self._recount_chapter(unit.chapter_index)
@@ -339,8 +341,8 @@ class RunState:
         unit.attempts += 1
         if e.worker not in unit.workers:
             unit.workers.append(e.worker)
-        if unit.state != "done":
-            unit.state = "running"
+        if unit.state is not UnitState.DONE:
+            unit.state = UnitState.RUNNING
         w = self._worker(e.worker)
         w.current[e.attempt_id] = e.unit_id
         w.current_chapter = e.chapter_index
@@ -370,15 +372,15 @@ class RunState:
 
     def _settle(self, unit: UnitView) -> None:
         """A unit with no attempt left running and not done goes back to waiting."""
-        if unit.state == "running" and not unit.running:
-            unit.state = "queued"
+        if unit.state is UnitState.RUNNING and not unit.running:
+            unit.state = UnitState.PENDING
 
     def _unit_done(self, e: ev.UnitDone, now: float) -> None:
         unit = self._end_attempt(e.attempt_id, e.unit_id, e.worker)
         if unit is None:
             unit = self._unit(e.unit_id, e.chapter_index)
-        if unit.state != "done":
-            unit.state, unit.audio_seconds, unit.last_error = "done", e.audio_seconds, ""
+        if unit.state is not UnitState.DONE:
+            unit.state, unit.audio_seconds, unit.last_error = UnitState.DONE, e.audio_seconds, ""
         w = self._worker(e.worker)
         w.units_done += 1
         w.audio_seconds += e.audio_seconds
@@ -394,8 +396,8 @@ class RunState:
     def _attempt_failed(self, e: ev.AttemptFailed, now: float) -> None:
         unit = self._end_attempt(e.attempt_id, e.unit_id, e.worker) or self._unit(e.unit_id, e.chapter_index)
         unit.last_error = printable(e.error)
-        if unit.state != "done" and not unit.running:
-            unit.state = "quarantined" if e.quarantined else "failed"
+        if unit.state is not UnitState.DONE and not unit.running:
+            unit.state = UnitState.QUARANTINED if e.quarantined else UnitState.FAILED_WAIT
         w = self._worker(e.worker)
         w.units_failed += 1
         w.recent.append((e.unit_id, "failed", 0.0))
@@ -421,8 +423,8 @@ class RunState:
 
     def _requeued(self, e: ev.UnitRequeued, now: float) -> None:
         unit = self.units.get(e.unit_id)
-        if unit is not None and unit.state in ("failed", "quarantined") and not unit.running:
-            unit.state = "queued"
+        if unit is not None and unit.state in (UnitState.FAILED_WAIT, UnitState.QUARANTINED) and not unit.running:
+            unit.state = UnitState.PENDING
             self._recount_chapter(unit.chapter_index)
             self._recount()
 
@@ -432,8 +434,8 @@ class RunState:
             if unit is None:
                 continue
             unit.attempts, unit.last_error = 0, ""
-            if e.redo or unit.state != "done":
-                unit.state = "running" if unit.running else "queued"
+            if e.redo or unit.state is not UnitState.DONE:
+                unit.state = UnitState.RUNNING if unit.running else UnitState.PENDING
                 unit.reused = False
                 unit.audio_seconds = 0.0
         chapter = self.chapters.get(e.chapter_index)
@@ -478,17 +480,17 @@ class RunState:
         audio = left = 0.0
         for uid in chapter.unit_ids:
             unit = self.units[uid]
-            if unit.state != "done":
+            if unit.state is not UnitState.DONE:
                 left += unit.est_seconds
-            if unit.state == "done":
+            if unit.state is UnitState.DONE:
                 done += 1
                 audio += unit.audio_seconds
                 reused += unit.reused
-            elif unit.state == "running":
+            elif unit.state is UnitState.RUNNING:
                 running += 1
-            elif unit.state == "failed":
+            elif unit.state is UnitState.FAILED_WAIT:
                 failed += 1
-            elif unit.state == "quarantined":
+            elif unit.state is UnitState.QUARANTINED:
                 quarantined += 1
         chapter.done, chapter.running, chapter.failed, chapter.quarantined = done, running, failed, quarantined
         chapter.audio_seconds, chapter.est_left, chapter.reused = audio, left, reused
@@ -557,4 +559,4 @@ class RunState:
         return 100.0 * o.units_done / o.units_total if o.units_total else 0.0
 
     def chapters_done(self) -> int:
-        return sum(1 for c in self.chapters.values() if c.unit_ids and c.state == "done")
+        return sum(1 for c in self.chapters.values() if c.unit_ids and c.state is UnitState.DONE)

@@ -31,7 +31,7 @@ def unit_cells(u: UnitView) -> dict[str, Any]:
     workers = ", ".join(sorted(set(u.running.values()))) or ", ".join(u.workers[-2:])
     return {
         "unit": Text(unit_label(u.unit_id)),
-        "state": state_text(u.state + (" (reused)" if u.reused else "")),
+        "state": state_text(u.state.label + (" (reused)" if u.reused else "")),
         "worker": Text(workers, overflow="ellipsis", no_wrap=True),
         "attempts": str(u.attempts),
         "chars": str(u.characters),

@@ -18,7 +18,7 @@ def chapter_cells(c: ChapterView) -> dict[str, Any]:
         "num": str(c.index + 1),
         "title": Text(c.title, overflow="ellipsis", no_wrap=True),
         "words": f"{c.words:,}",
-        "state": fmt.state_text(c.state),
+        "state": fmt.state_text(c.state.label),
         "pct": f"{c.percent:.0f}%",
         "units": f"{c.done}/{c.units_total}",
         "attempts": str(c.attempts),
