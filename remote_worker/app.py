@@ -57,7 +57,7 @@ def create_app(
         openapi_url=None if guarded else "/openapi.json",
     )
     app.state.worker = state
-    install_error_handlers(app)
+    install_error_handlers(app, [health.router, *GUARDED])
     app.include_router(health.router)
     guard = Depends(bearer_guard(token))
     for router in GUARDED:

@@ -133,3 +133,13 @@ def test_a_multi_speaker_model_bounds_speaker_id_in_schema_and_server():
         bad = client.post("/process_chapter", json={"chapter_id": 1, "sentences": ["Hi."], "tts_config": {"speaker_id": 4}})
     assert ok.status_code == 200, ok.text
     assert bad.status_code == 422 and bad.json() == {"detail": "speaker_id 4 is not one of this voice's speakers (0-3)"}
+
+
+def test_a_method_a_path_does_not_take_is_405_naming_all_it_takes():
+    """GET and PUT /voices/{sha256} are two routes; the 405 still names both."""
+    with serve_in_thread(create_app(ToneEngine())) as url, http_client(url) as client:
+        voice = client.delete(f"/voices/{'a' * 64}")
+        health = client.put("/health")
+    assert voice.status_code == 405 and voice.headers["allow"] == "GET, PUT"
+    assert voice.json() == {"detail": "Method Not Allowed"}
+    assert health.status_code == 405 and health.headers["allow"] == "GET"
