@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import AsyncIterator, Optional, Sequence
+from typing import Annotated, AsyncIterator, Optional, Sequence
 
 import anyio
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 
 from . import __version__
 from .cancels import CancelRegistry
@@ -21,7 +21,7 @@ from .unit_stats import UnitStats
 from .voices import VoiceStore
 from .workdir import WorkDir, sweep_stale
 
-__all__ = ["WorkerState", "worker_state"]
+__all__ = ["WorkerState", "worker_state", "State"]
 
 
 class WorkerState:
@@ -103,3 +103,7 @@ class WorkerState:
 def worker_state(request: Request) -> WorkerState:
     """FastAPI dependency: the state of the app serving ``request``."""
     return request.app.state.worker
+
+
+#: A route parameter that receives the app's :class:`WorkerState`.
+State = Annotated[WorkerState, Depends(worker_state)]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 
 from .. import apidocs
 from ..audio import MEDIA_TYPES
-from ..state import WorkerState, worker_state
+from ..state import State
 
 __all__ = ["router"]
 
@@ -16,7 +16,7 @@ router = APIRouter()
 
 @router.get("/download/{file_id}", name="download", response_class=FileResponse,
             responses=apidocs.download_responses())
-async def download(file_id: str, state: WorkerState = Depends(worker_state)) -> FileResponse:
+async def download(file_id: str, state: State) -> FileResponse:
     item = state.downloads.get(file_id) if state.downloads is not None else None
     if item is None:
         raise HTTPException(status_code=404, detail="no such download (unknown or expired)")

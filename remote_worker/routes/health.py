@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from .. import __version__
 from ..protocol import HealthResponse
-from ..state import WorkerState, worker_state
+from ..state import State
 
 __all__ = ["router"]
 
@@ -14,7 +14,7 @@ router = APIRouter()
 
 
 @router.get("/health", response_model=HealthResponse)
-async def health(state: WorkerState = Depends(worker_state)) -> HealthResponse:
+async def health(state: State) -> HealthResponse:
     engine = state.engine
     return HealthResponse(
         status="healthy",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from .. import __version__, apidocs
 from ..metrics import CONTENT_TYPE
 from ..protocol import ReplicaStatus, StatusResponse
-from ..state import WorkerState, worker_state
+from ..state import State
 
 __all__ = ["router"]
 
@@ -18,7 +18,7 @@ router = APIRouter()
 
 
 @router.get("/status", response_model=StatusResponse)
-async def status(state: WorkerState = Depends(worker_state)) -> StatusResponse:
+async def status(state: State) -> StatusResponse:
     engine, runner, stats = state.engine, state.runner, state.stats
     snap = state.gpu.snapshot()
     return StatusResponse(
@@ -57,5 +57,5 @@ async def status(state: WorkerState = Depends(worker_state)) -> StatusResponse:
 
 
 @router.get("/metrics", response_class=Response, responses=apidocs.metrics_responses())
-async def metrics(state: WorkerState = Depends(worker_state)) -> Response:
+async def metrics(state: State) -> Response:
     return Response(state.metrics.render(), media_type=CONTENT_TYPE)

@@ -11,7 +11,7 @@ import logging
 import time
 from typing import Optional, Union
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from .. import apidocs
@@ -25,7 +25,7 @@ from ..engines.base import EngineError
 from ..limits import check_limits
 from ..protocol import ProcessChapterRequest, ProcessChapterResponse, TTSConfig
 from ..replies import chapter_reply
-from ..state import WorkerState, worker_state
+from ..state import State, WorkerState
 from ..textsafe import one_line
 
 __all__ = ["router"]
@@ -38,7 +38,7 @@ router = APIRouter()
 @router.post("/process_chapter", response_model=ProcessChapterResponse, response_model_exclude_none=True,
              responses=apidocs.chapter_responses())
 async def process_chapter(body: ProcessChapterRequest, request: Request,
-                          state: WorkerState = Depends(worker_state)) -> Union[ProcessChapterResponse, JSONResponse]:
+                          state: State) -> Union[ProcessChapterResponse, JSONResponse]:
     tts_config = await _screened_config(body, state)
     engine = state.engine
     with admitted(state.runner, state.stats):
@@ -57,10 +57,10 @@ async def process_chapter(body: ProcessChapterRequest, request: Request,
                     return _failed(state, one_line(f"synthesis failed: {type(exc).__name__}: {exc}"))
     if synthesis is None:
         state.stats.abandoned()
-        why = "cancelled" if cancel.is_set() else "client closed the request"
+        cancelled = cancel.is_set()
         _LOG.info("unit %r dropped: %s", body.chapter_id,
-                  "cancelled" if cancel.is_set() else "client went away while it was queued")
-        raise HTTPException(status_code=499, detail=why)
+                  "cancelled" if cancelled else "client went away while it was queued")
+        raise HTTPException(status_code=499, detail="cancelled" if cancelled else "client closed the request")
 
     encoded = await encode_unit(synthesis, engine.sample_rate, body)
     reply = chapter_reply(body, synthesis, encoded, engine)
@@ -89,8 +89,7 @@ def _failed(state: WorkerState, detail: str) -> JSONResponse:
 
 
 @router.post("/cancel/{chapter_id}", responses=apidocs.cancel_responses())
-async def cancel_unit(chapter_id: str, attempt: Optional[str] = None,
-                      state: WorkerState = Depends(worker_state)) -> dict:
+async def cancel_unit(chapter_id: str, state: State, attempt: Optional[str] = None) -> dict:
     """Stop a unit between two sentences (a protocol extension; a dropped connection does the same).
 
     ``attempt`` (the ``X-E2A-Attempt`` header its request carried) narrows it to one attempt, so a

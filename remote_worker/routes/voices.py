@@ -5,20 +5,22 @@ The URL names the file's sha256, so a client checks with GET and never sends the
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import anyio
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 
 from ..protocol import ErrorResponse, InvalidRequestResponse, VoiceResponse
-from ..state import WorkerState, worker_state
+from ..state import State
 from ..voices import MAX_VOICE_BYTES, VoiceError, VoiceInfo
 
 __all__ = ["router"]
 
 router = APIRouter()
 
-_SHA256 = PathParam(pattern="^[0-9a-f]{64}$")
+Sha256 = Annotated[str, PathParam(pattern="^[0-9a-f]{64}$")]
 _NOT_A_HASH = "not a sha256 (64 lowercase hex digits)"
 
 
@@ -28,7 +30,7 @@ _NOT_A_HASH = "not a sha256 (64 lowercase hex digits)"
     responses={404: {"model": ErrorResponse, "description": "no such voice here"},
                422: {"model": InvalidRequestResponse, "description": _NOT_A_HASH}},
 )
-async def voice_info(sha256: str = _SHA256, state: WorkerState = Depends(worker_state)) -> JSONResponse:
+async def voice_info(sha256: Sha256, state: State) -> JSONResponse:
     """Is this reference voice here?"""
     info = state.voices.get(sha256) if state.voices is not None else None
     if info is None:
@@ -50,8 +52,7 @@ async def voice_info(sha256: str = _SHA256, state: WorkerState = Depends(worker_
         "audio/wav": {"schema": {"type": "string", "format": "binary"}},
         "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}},
 )
-async def store_voice(request: Request, sha256: str = _SHA256,
-                      state: WorkerState = Depends(worker_state)) -> JSONResponse:
+async def store_voice(request: Request, sha256: Sha256, state: State) -> JSONResponse:
     """Store a reference voice under its sha256 (200 when it was already here, 201 when new)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_VOICE_BYTES:

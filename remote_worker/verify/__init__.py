@@ -1,16 +1,15 @@
 """Verified audio: hear every spoken sentence back, speak again what was not heard, report the rest.
 
-Typical use on a worker, once per engine replica::
+Typical use on a worker, beside each engine replica::
 
     verifier = Verifier(SpeechRecognizer(threads=1))
     verifier.load()                       # at start; availability() says why not
-    check = verifier.check_unit(samples, rate, sentences, timings, language="en")
-    results = retake_flagged(
-        len(sentences),
-        speak=lambda i, take: ...,        # take 0 is the first take
-        verify=lambda ids, audio: verifier.check_takes(audio, rate, [sentences[i] for i in ids], "en").verdicts,
-        first=(pieces, check.verdicts),
-    )
+    unit = verify_unit_pieces(verifier, pieces, rate, sentences, "en",
+                              speak=lambda i, take: ...)   # take 1, 2, ... of sentence i
+    unit.pieces, unit.verdicts, unit.flagged                # assemble, report, warn
+
+The parts can also be used alone: :meth:`Verifier.check_unit` for an assembled
+unit with its sentence timings, :func:`retake_flagged` for the retake loop.
 
 faster-whisper is optional: without it the package imports, and every verdict
 is *unverified* with the reason.
@@ -28,6 +27,7 @@ from .asr import (
     resolve_model,
 )
 from .normalize import TextNormalizer, normalize_words
+from .pipeline import VerifiedUnit, verify_unit_pieces
 from .retake import DEFAULT_MAX_TAKES, TakeResult, retake_flagged
 from .transcript import HeardWord, Transcript
 from .unit import judge_unit
@@ -48,6 +48,7 @@ __all__ = [
     "Transcript",
     "UnitCheck",
     "Verdict",
+    "VerifiedUnit",
     "Verifier",
     "asr_availability",
     "judge_sentence",
@@ -56,4 +57,5 @@ __all__ = [
     "normalize_words",
     "resolve_model",
     "retake_flagged",
+    "verify_unit_pieces",
 ]

@@ -17,8 +17,9 @@ from functools import lru_cache
 from typing import Mapping, Optional
 
 from .numbers import spell_numbers
+from .sounds import sound_key
 
-__all__ = ["TextNormalizer", "normalize_words", "same_word", "joined_same"]
+__all__ = ["TextNormalizer", "joined_same", "normalize_words", "same_word"]
 
 #: tokens read out as a word; keys are lower-case without the dot
 _ABBREVIATIONS = {
@@ -120,7 +121,8 @@ def same_word(a: str, b: str) -> bool:
     """True when two normalised words are the same word as far as speech can tell.
 
     Equal words, sound-alike pairs from a short list (interjections among them),
-    and spelling variants ("colour"/"color", "grey"/"gray", a name spelled two ways).
+    spelling variants ("colour"/"color", "grey"/"gray") and, for words of four
+    letters or more, the same sound skeleton (a rare word spelled as heard).
     """
     if a == b:
         return True
@@ -129,14 +131,25 @@ def same_word(a: str, b: str) -> bool:
         return True
     if min(len(a), len(b)) < 4:
         return False
-    return SequenceMatcher(None, a, b, autojunk=False).ratio() >= 0.75
+    if SequenceMatcher(None, a, b, autojunk=False).ratio() >= 0.75:
+        return True
+    return _sound_alike(a, b)
+
+
+def _sound_alike(a: str, b: str) -> bool:
+    key_a, key_b = sound_key(a), sound_key(b)
+    if key_a == key_b:
+        return len(key_a) >= 2
+    if min(len(key_a), len(key_b)) < 4:
+        return False
+    return SequenceMatcher(None, key_a, key_b, autojunk=False).ratio() >= 0.8
 
 
 def joined_same(parts: tuple[str, ...], whole: str) -> bool:
-    """True when several words written together are ``whole`` ("to day" / "today", "good bye")."""
+    """True when several words written together are ``whole`` ("to day" / "today", "will not" / "Woolnoth")."""
     joined = "".join(parts)
     if joined == whole:
         return True
     if min(len(joined), len(whole)) < 5:
         return False
-    return SequenceMatcher(None, joined, whole, autojunk=False).ratio() >= 0.85
+    return SequenceMatcher(None, joined, whole, autojunk=False).ratio() >= 0.85 or _sound_alike(joined, whole)

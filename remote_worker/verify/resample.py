@@ -25,7 +25,7 @@ def resample(samples: np.ndarray, sample_rate: int, target_rate: int = ASR_SAMPL
     if sample_rate == target_rate or audio.size == 0:
         return audio
     size = audio.size
-    out_size = max(1, int(round(size * target_rate / sample_rate)))
+    out_size = max(1, round(size * target_rate / sample_rate))
     # Zero padding keeps the edges from wrapping into each other. The padded length is a power of two
     # times the reduced input step, so both transform lengths are exact and have only small factors.
     common = math.gcd(sample_rate, target_rate)

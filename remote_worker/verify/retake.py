@@ -16,7 +16,7 @@ import numpy as np
 
 from .verdict import Verdict
 
-__all__ = ["DEFAULT_MAX_TAKES", "SpeakTake", "VerifyTakes", "TakeResult", "better_take", "retake_flagged"]
+__all__ = ["DEFAULT_MAX_TAKES", "SpeakTake", "TakeResult", "VerifyTakes", "better_take", "retake_flagged"]
 
 DEFAULT_MAX_TAKES = 3
 

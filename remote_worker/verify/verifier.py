@@ -18,10 +18,12 @@ import numpy as np
 from ..sanity import SILENCE_RMS
 from .asr import Availability, RecognizerUnavailable, SpeechRecognizer, asr_availability
 from .normalize import TextNormalizer
+from .pace import flag_overlong, spoken_chars, unit_pace
 from .unit import DEFAULT_TOLERANCE_S, judge_unit
-from .verdict import Thresholds, Verdict, unverified
+from .verdict import DEFAULT_THRESHOLDS, Thresholds, Verdict, unverified
 
-__all__ = ["TAKE_GAP_S", "UnitCheck", "Verifier", "layout_takes", "silent_spans"]
+__all__ = ["TAKE_GAP_S", "UnitCheck", "Verifier", "layout_takes", "relisten_layout", "silent_spans",
+           "with_context"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -40,6 +42,8 @@ class UnitCheck:
     reason: str = ""
     #: flagged sentences heard a second time on their own
     relistened: int = 0
+    #: the voice's pace measured on this unit (or the one given), for checking its retakes
+    seconds_per_char: Optional[float] = None
 
     @property
     def verified(self) -> bool:
@@ -55,7 +59,7 @@ def silent_spans(samples: np.ndarray, sample_rate: int, timings: Sequence[tuple[
     """For each (start, end) in seconds: is that stretch of ``samples`` empty or silence?"""
     out: list[bool] = []
     for start, end in timings:
-        a, b = max(0, int(round(start * sample_rate))), min(samples.size, int(round(end * sample_rate)))
+        a, b = max(0, round(start * sample_rate)), min(samples.size, round(end * sample_rate))
         if b <= a:
             out.append(True)
             continue
@@ -67,7 +71,7 @@ def silent_spans(samples: np.ndarray, sample_rate: int, timings: Sequence[tuple[
 def layout_takes(takes: Sequence[np.ndarray], sample_rate: int,
                  gap_s: float = TAKE_GAP_S) -> tuple[np.ndarray, list[tuple[float, float]]]:
     """Separately spoken sentences laid end to end with silence between, and each one's span in seconds."""
-    gap = np.zeros(int(round(gap_s * sample_rate)), dtype=np.float32)
+    gap = np.zeros(round(gap_s * sample_rate), dtype=np.float32)
     parts: list[np.ndarray] = []
     timings: list[tuple[float, float]] = []
     cursor = 0
@@ -83,13 +87,49 @@ def layout_takes(takes: Sequence[np.ndarray], sample_rate: int,
     return (np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)), timings
 
 
+def with_context(flagged: Sequence[int]) -> list[list[int]]:
+    """Runs of consecutive flagged sentence indices, each preceded by the sentence before it (if any)."""
+    groups: list[list[int]] = []
+    for index in sorted(set(flagged)):
+        if groups and groups[-1][-1] == index - 1:
+            groups[-1].append(index)
+        else:
+            groups.append([index - 1, index] if index > 0 else [index])
+    return groups
+
+
+def relisten_layout(audio: np.ndarray, sample_rate: int, timings: Sequence[tuple[float, float]],
+                    flagged: Sequence[int]) -> tuple[np.ndarray, list[int], list[tuple[float, float]]]:
+    """The audio for a second listen: each run of flagged sentences cut out with the sentence before it,
+    the cuts set apart by silence; returns it with the sentence indices it holds and their spans in it."""
+    gap = np.zeros(round(TAKE_GAP_S * sample_rate), dtype=np.float32)
+    parts: list[np.ndarray] = []
+    order: list[int] = []
+    spans: list[tuple[float, float]] = []
+    cursor = 0
+    for group in with_context(flagged):
+        start = timings[group[0]][0]
+        first, last = round(start * sample_rate), round(timings[group[-1]][1] * sample_rate)
+        if parts:
+            parts.append(gap)
+            cursor += gap.size
+        parts.append(audio[first:last])
+        offset = cursor / sample_rate - start
+        for k in group:
+            order.append(k)
+            spans.append((timings[k][0] + offset, timings[k][1] + offset))
+        cursor += max(0, last - first)
+    parts.append(gap)
+    return np.concatenate(parts), order, spans
+
+
 class Verifier:
     """Hears units with one recogniser and judges them with one set of thresholds."""
 
     def __init__(
         self,
         recognizer: Optional[SpeechRecognizer],
-        limits: Thresholds = Thresholds(),
+        limits: Thresholds = DEFAULT_THRESHOLDS,
         *,
         spoken_forms: Optional[Mapping[str, str]] = None,
         tolerance_s: float = DEFAULT_TOLERANCE_S,
@@ -149,11 +189,14 @@ class Verifier:
         timings: Sequence[tuple[float, float]],
         language: Optional[str],
         spoken_forms: Optional[Mapping[str, str]] = None,
+        seconds_per_char: Optional[float] = None,
     ) -> UnitCheck:
         """Hear ``samples`` (the whole unit) once and judge each sentence at its (start, end) in seconds.
 
         ``language`` is the unit's language tag; None or one the model does not know gives
         *unverified* verdicts. ``spoken_forms`` (written → spoken) add to the verifier's own.
+        ``seconds_per_char`` is the voice's pace (a unit's ``UnitCheck.seconds_per_char``) for
+        audio too short to measure its own, such as a few retakes.
         """
         audio = np.asarray(samples, dtype=np.float32).reshape(-1)
         seconds = audio.size / sample_rate if sample_rate else 0.0
@@ -177,33 +220,42 @@ class Verifier:
             again = [i for i, v in enumerate(verdicts) if v.flagged and not silent[i]] if self.second_listen else []
             asr_seconds, heard_seconds = transcript.asr_seconds, transcript.audio_seconds
             if again:
-                second = self._listen_again(audio, sample_rate, [sentences[i] for i in again],
-                                            [timings[i] for i in again], language, normalizer)
-                asr_seconds += second.asr_seconds
-                heard_seconds += second.audio_seconds
-                for i, verdict in zip(again, second.verdicts):
+                second, more_asr, more_audio = self._listen_again(audio, sample_rate, sentences, timings, again,
+                                                                  language, normalizer)
+                asr_seconds += more_asr
+                heard_seconds += more_audio
+                for i, verdict in second.items():
                     if verdict.passed:
                         verdicts[i] = verdict
         except Exception as exc:  # recognition must never fail the unit itself
             _LOG.warning("speech recognition failed: %s", exc)
             return self._cannot(sentences, f"speech recognition failed: {type(exc).__name__}: {exc}", seconds)
-        return UnitCheck(verdicts, heard_seconds, asr_seconds, transcript.text, relistened=len(again))
+        chars = [spoken_chars(normalizer.words(s)) for s in sentences]
+        measured = unit_pace(chars, timings, verdicts, self.limits)
+        pace = measured if measured is not None else seconds_per_char
+        verdicts = flag_overlong(verdicts, chars, timings, pace, self.limits)
+        return UnitCheck(verdicts, heard_seconds, asr_seconds, transcript.text, relistened=len(again),
+                         seconds_per_char=pace)
 
     def _listen_again(self, audio: np.ndarray, sample_rate: int, sentences: Sequence[str],
-                      timings: Sequence[tuple[float, float]], language: str, normalizer: TextNormalizer) -> UnitCheck:
-        """Hear flagged sentences once more, cut out of the unit and set apart by silence.
+                      timings: Sequence[tuple[float, float]], flagged: Sequence[int], language: str,
+                      normalizer: TextNormalizer) -> tuple[dict[int, Verdict], float, float]:
+        """Hear flagged sentences once more, each after the sentence before it and apart from the rest.
 
-        In a unit the recogniser reads each sentence in the light of its neighbours and now and
-        then runs a short one into the next ("Go! Nobody..." heard as "Oh, nobody..."). Alone,
+        In a unit the recogniser now and then runs a short sentence into the next one
+        ("Go! Nobody..." heard as "Oh, nobody..."); quite alone, a lone word is misheard
+        as often ("So."). Heard after its own preceding sentence and followed by silence,
         the same audio is heard as it is. No text is given as a hint: a hint makes the
         recogniser write words that were never spoken.
         """
-        takes = [audio[int(round(a * sample_rate)):int(round(b * sample_rate))] for a, b in timings]
-        laid, spans = layout_takes(takes, sample_rate)
+        laid, order, spans = relisten_layout(audio, sample_rate, timings, flagged)
         transcript = self.recognizer.transcribe(laid, sample_rate, language)  # type: ignore[union-attr]
-        verdicts = judge_unit(transcript.words, sentences, spans, normalizer=normalizer, limits=self.limits,
-                              silent=silent_spans(laid, sample_rate, spans), tolerance_s=self.tolerance_s)
-        return UnitCheck(verdicts, transcript.audio_seconds, transcript.asr_seconds, transcript.text)
+        verdicts = judge_unit(transcript.words, [sentences[k] for k in order], spans, normalizer=normalizer,
+                              limits=self.limits, silent=silent_spans(laid, sample_rate, spans),
+                              tolerance_s=self.tolerance_s)
+        wanted = set(flagged)
+        return ({k: v for k, v in zip(order, verdicts) if k in wanted}, transcript.asr_seconds,
+                transcript.audio_seconds)
 
     def check_takes(
         self,
@@ -212,9 +264,10 @@ class Verifier:
         sentences: Sequence[str],
         language: Optional[str],
         spoken_forms: Optional[Mapping[str, str]] = None,
+        seconds_per_char: Optional[float] = None,
     ) -> UnitCheck:
         """Judge separately spoken sentences (retakes) in one hearing, laid out with short gaps."""
         if len(takes) != len(sentences):
             raise ValueError(f"{len(sentences)} sentences but {len(takes)} takes")
         audio, timings = layout_takes(takes, sample_rate)
-        return self.check_unit(audio, sample_rate, sentences, timings, language, spoken_forms)
+        return self.check_unit(audio, sample_rate, sentences, timings, language, spoken_forms, seconds_per_char)
