@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from remote_worker.verify.normalize import TextNormalizer, joined_same, normalize_words, same_word
+from remote_worker.verify.normalize import (
+    TextNormalizer,
+    joined_same,
+    normalize_words,
+    same_word,
+)
 from remote_worker.verify.numbers import spell_numbers
 from remote_worker.verify.resample import resample
 

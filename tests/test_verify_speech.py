@@ -13,7 +13,7 @@ import pytest
 
 from remote_worker.audio import assemble
 from remote_worker.protocol import TTSConfig
-from remote_worker.verify import UnitCheck, Verifier, retake_flagged
+from remote_worker.verify import UnitCheck, Verifier, retake_flagged, verify_unit_pieces
 from tests.support import verify_models
 from tests.support.damaging_engine import Damage, DamagingSpeaker
 
@@ -97,3 +97,14 @@ def test_a_unit_in_a_language_the_model_does_not_know_is_unverified(verifier: Ve
         check = verifier.check_unit(unit.samples, unit.sample_rate, sentences, unit.timings_seconds(), language)
         assert [v.status for v in check.verdicts] == ["unverified"] * 2 and not any(v.passed for v in check.verdicts)
         assert check.reason and check.asr_seconds == 0.0
+
+
+def test_one_call_checks_a_unit_and_retakes_what_was_not_heard(verifier: Verifier) -> None:
+    speaker = DamagingSpeaker(verify_models.piper(), SENTENCES, {2: Damage.DROP_END, 6: Damage.DROP})
+    pieces = [speaker(i, 0) for i in range(len(SENTENCES))]
+    unit = verify_unit_pieces(verifier, pieces, speaker.engine.sample_rate, SENTENCES, "en", speaker)
+    assert unit.flagged == [] and [r.takes for r in unit.results] == [1, 1, 2, 1, 1, 1, 2, 1]
+    assert unit.pieces[6].size > 0 and unit.first_check.flagged == [2, 6]
+    assert unit.asr_seconds > unit.first_check.asr_seconds
+    report = unit.verdicts[2].as_dict()
+    assert report["passed"] is True and report["status"] == "passed" and report["heard"]

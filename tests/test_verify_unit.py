@@ -7,9 +7,22 @@ import sys
 import numpy as np
 import pytest
 
-from remote_worker.verify import HeardWord, Thresholds, Verifier, asr_availability, judge_sentence, judge_unit
+from remote_worker.verify import (
+    HeardWord,
+    Thresholds,
+    Verifier,
+    asr_availability,
+    judge_sentence,
+    judge_unit,
+)
 from remote_worker.verify.normalize import normalize_words
-from remote_worker.verify.verifier import layout_takes, silent_spans
+from remote_worker.verify.verifier import (
+    TAKE_GAP_S,
+    layout_takes,
+    relisten_layout,
+    silent_spans,
+    with_context,
+)
 
 SENTENCES = ["The old ferry came slowly into the harbour.", "Yes.", "She read the letter twice and put it away."]
 SPANS = [(0.0, 3.0), (3.3, 3.8), (4.1, 7.0)]
@@ -35,11 +48,19 @@ def test_clean_unit_passes_every_sentence_including_one_word() -> None:
 
 def test_words_straddling_or_drifting_over_a_boundary_stay_with_their_sentence() -> None:
     words = clean_words()
-    # the last word of the first sentence is stamped inside the second, "Yes." drifts into the third
-    words[7] = HeardWord("harbor.", 3.0, 3.5)
-    words[8] = HeardWord("Yes.", 3.9, 4.3)
+    # the last word of the first sentence runs into the second; "Yes." drifts over the pause into the third
+    words[7] = HeardWord("harbor.", 2.9, 3.45)
+    words[8] = HeardWord("Yes.", 3.6, 4.2)
     verdicts = judge_unit(words, SENTENCES, SPANS)
     assert all(v.passed for v in verdicts), verdicts
+
+
+def test_a_word_inside_the_next_sentence_is_not_lent_to_the_one_before() -> None:
+    sentences = ["The Rabbi and the Diadem.", "The rabbi sat down."]
+    spans = [(0.0, 1.0), (1.25, 2.5)]  # the first sentence lost its ending: "The Rabbi." only
+    words = heard("The Rabbi.", 0.1, 0.9) + heard("The rabbi sat down.", 1.3, 2.4)
+    verdicts = judge_unit(words, sentences, spans)
+    assert verdicts[0].flagged and verdicts[0].heard == "The Rabbi." and verdicts[1].passed
 
 
 def test_a_missing_one_word_sentence_is_not_covered_by_the_same_word_elsewhere() -> None:
@@ -106,3 +127,44 @@ def test_availability_says_why_when_faster_whisper_is_missing(monkeypatch: pytes
     found = asr_availability()
     assert not found and "faster-whisper" in found.reason
     assert not asr_availability("/nonexistent/whisper-model").available
+
+
+def test_a_misheard_rare_word_is_not_a_missing_word() -> None:
+    expected = normalize_words("Tree stems consist mainly of xylem and phloem, as Woolnoth said.")
+    verdict = judge_sentence(expected, normalize_words("Tree stems consist mainly of xalom and flom, as will not said."))
+    assert verdict.passed and verdict.missing_run == 0
+
+
+def test_a_short_sentence_said_twice_is_a_repeat() -> None:
+    for text, said in [("He did, I was there.", "He did, he did, I was there."),
+                       ("Nothing again nothing.", "Nothing again, nothing again, nothing.")]:
+        verdict = judge_sentence(normalize_words(text), normalize_words(said))
+        assert verdict.flagged and verdict.problem == "repeat", (text, verdict)
+
+
+def test_a_line_in_another_language_is_unverified_not_flagged() -> None:
+    sentences = ["The wind blew over the sea.", "Frisch weht der Wind", "Et O ces voix d'enfants, chantant dans la coupole!"]
+    spans = [(0.0, 2.0), (2.3, 3.5), (3.8, 6.0)]
+    words = heard("The wind blew over the sea.", 0.1, 1.9) + heard("First wait, dare when?", 2.4, 3.4) + \
+        heard("A toe say wa dawn fawn shawn tawn don la cope pole", 3.9, 5.9)
+    verdicts = judge_unit(words, sentences, spans)
+    assert [v.status for v in verdicts] == ["passed", "unverified", "unverified"]
+    assert "(de)" in verdicts[1].reason and "(fr)" in verdicts[2].reason and verdicts[1].heard
+
+
+def test_a_repeat_with_a_misheard_word_is_still_a_repeat() -> None:
+    expected = normalize_words("Sweet Thames, run softly, for I speak not loud or long.")
+    verdict = judge_sentence(expected, normalize_words("Sweet towns, sweet towns, run softly, for I speak not loud or long."))
+    assert verdict.flagged and verdict.problem == "repeat"
+    written_twice = normalize_words("Good night, ladies, good night, sweet ladies, good night, good night.")
+    assert judge_sentence(written_twice, written_twice).passed
+
+
+def test_a_second_listen_hears_each_flagged_run_after_the_sentence_before_it() -> None:
+    assert with_context([0, 3, 4, 7]) == [[0], [2, 3, 4], [6, 7]]
+    rate = 100
+    audio = np.arange(1000, dtype=np.float32)
+    timings = [(0.0, 1.0), (1.5, 3.0), (3.5, 5.0), (5.5, 7.0)]
+    laid, order, spans = relisten_layout(audio, rate, timings, [2])
+    assert order == [1, 2] and spans == [(0.0, 1.5), (2.0, 3.5)]
+    assert laid[0] == 150 and laid[349] == 499 and laid.size == 350 + int(TAKE_GAP_S * rate)

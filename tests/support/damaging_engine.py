@@ -18,7 +18,7 @@ import numpy as np
 from remote_worker.engines.base import Engine
 from remote_worker.protocol import TTSConfig
 
-__all__ = ["Damage", "DamagingSpeaker", "TAKE_LENGTH_SCALES", "damaged_text"]
+__all__ = ["TAKE_LENGTH_SCALES", "Damage", "DamagingSpeaker", "damaged_text"]
 
 
 class Damage(str, Enum):

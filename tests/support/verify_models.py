@@ -15,7 +15,7 @@ import numpy as np
 from remote_worker.engines.base import Engine
 from remote_worker.engines.piper import PiperEngine
 from remote_worker.protocol import TTSConfig
-from remote_worker.verify import SpeechRecognizer, asr_availability
+from remote_worker.verify import SpeechRecognizer, asr_availability, resolve_model
 
 __all__ = ["CachedEngine", "piper", "recognizer", "unavailable"]
 
@@ -25,7 +25,7 @@ def unavailable() -> Optional[str]:
     found = asr_availability()
     if not found:
         return found.reason
-    if "bundled" not in found.reason and "folder" not in found.reason:
+    if not resolve_model().offline:
         return f"no offline whisper model ({found.reason})"
     return None
 
