@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from .state import worker_state
 from .textsafe import one_line
 
 __all__ = ["install_error_handlers", "validation_summary"]
@@ -33,7 +34,7 @@ def install_error_handlers(app: FastAPI, routers: Sequence[APIRouter]) -> None:
 
     async def invalid_body(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        request.app.state.worker.stats.invalid()
+        worker_state(request).stats.invalid()
         return _JsonSafeResponse(
             status_code=422,
             content={"detail": validation_summary(exc), "errors": jsonable_encoder(exc.errors())},
