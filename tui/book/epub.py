@@ -159,7 +159,8 @@ class _Builder:
                 continue
             root = _parse_document(self.archive, spine_item, self.warnings)
             if root is not None:
-                self.marks_matter = self.marks_matter or _marks_matter(root)
+                if not self.marks_matter and not self.include_all:
+                    self.marks_matter = _marks_matter(root)
                 self._add_document(path, root)
         return self.drafts
 

@@ -1,8 +1,9 @@
 """Front and back matter recognised by chapter title and position, for books that lost their landmarks.
 
-A book converted by calibre (MOBI, AZW3, DOCX...) or written as FB2 carries no
-``epub:type``, guide or landmarks, so its title page, contents, copyright page or
-index arrive as ordinary chapters. They are recognised here by what they are
+A book converted by calibre (MOBI, AZW3, DOCX...), written as FB2, or an EPUB
+that marks none of its matter carries no ``epub:type``, guide or landmarks to go
+by, so its title page, contents, copyright page or index arrive as ordinary
+chapters. They are recognised here by what they are
 called (or, for an untitled chapter, by its first short line) and where they
 stand, from one list, :data:`MATTER_TITLES`: each title names the EPUB
 structural type it stands for (one the EPUB reader skips, so every format leaves
