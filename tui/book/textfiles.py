@@ -3,8 +3,8 @@
 Plain text: paragraphs are separated by blank lines (hard-wrapped lines are
 joined), chapters start at lines such as ``CHAPTER XIV`` or ``Part Two``, and
 Project Gutenberg's licence header and footer are left out. Markdown is rendered
-with markdown-it (already installed with rich) and read as HTML. HTML is cut into
-chapters at the highest heading level that occurs more than once.
+with markdown-it and read as HTML. HTML is cut into chapters at the highest
+heading level that occurs more than once.
 """
 
 from __future__ import annotations
@@ -223,10 +223,8 @@ def load_markdown(path: Path, *, include_all: bool = False) -> Book:
         text = text[front.end():]
     if not text.strip():
         raise _empty(path)
-    try:
-        from markdown_it import MarkdownIt
-    except ImportError:  # pragma: no cover - markdown-it comes with rich
-        return load_text(path, include_all=include_all)
+    from markdown_it import MarkdownIt  # a declared dependency, imported only when a Markdown book is read
+
     rendered = MarkdownIt("commonmark", {"html": False}).render(text)
     html = f"<html><head><title></title></head><body>{rendered}</body></html>".encode("utf-8")
     root = parse_html(html, name=path.name)
