@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr
 
 __all__ = [
     "PROTOCOL_VERSION",
@@ -24,6 +24,8 @@ __all__ = [
     "ProcessChapterRequest",
     "SentenceTiming",
     "ProcessChapterResponse",
+    "SentenceCheck",
+    "VerifyInfo",
     "HealthResponse",
     "ReplicaStatus",
     "VoiceResponse",
@@ -88,6 +90,15 @@ class TTSConfig(BaseModel):
         default=None,
         description="cloning engines: a built-in speaker of the model (GET /status lists them); an unknown one: 422",
     )
+    verify: StrictBool = Field(
+        default=False,
+        description=(
+            "hear every sentence back with speech recognition and speak again what does not say its text; "
+            "the answer's `checks` give each sentence's verdict. A worker that cannot verify answers 422 "
+            "(GET /health says why) and its schema allows only false"
+        ),
+    )
+    verify_takes: JsonInt = Field(default=3, ge=1, le=10, description="takes per sentence at most, the first included")
 
 
 class ProcessChapterRequest(BaseModel):
@@ -143,6 +154,21 @@ class SentenceTiming(BaseModel):
     warning: Optional[str] = None
 
 
+class SentenceCheck(BaseModel):
+    """What verification concluded about one sentence of the unit."""
+
+    index: int
+    status: Literal["passed", "flagged", "unverified"]
+    #: share of the sentence's words heard as written (0-1)
+    score: float = 1.0
+    #: takes spoken, the first included; the best one is in the audio
+    takes: int = 1
+    #: why it is flagged or unverified: silence, babble, repeat, missing, mismatch, overlong, a language...
+    problem: str = ""
+    #: what the recogniser heard, for flagged sentences
+    heard: str = ""
+
+
 class ProcessChapterResponse(BaseModel):
     """Seed fields first (option A: ``audio_base64``; option B: ``audio_url``), then extensions."""
 
@@ -161,6 +187,18 @@ class ProcessChapterResponse(BaseModel):
     synthesis_seconds: float = 0.0
     engine: str = ""
     voice: str = ""
+    #: one per sentence when the request asked to verify
+    checks: Optional[list[SentenceCheck]] = None
+
+
+class VerifyInfo(BaseModel):
+    """Whether this worker can hear its audio back (``tts_config.verify``), and in which languages."""
+
+    available: bool = False
+    model: str = ""
+    languages: list[str] = Field(default_factory=list)
+    #: why not, when it cannot (e.g. the recogniser is not installed)
+    reason: str = ""
 
 
 class HealthResponse(BaseModel):
@@ -176,6 +214,7 @@ class HealthResponse(BaseModel):
     replicas: int = 1
     #: GPU memory the loaded model copies hold, all replicas together (None on CPU)
     model_memory_mb: Optional[float] = None
+    verify: VerifyInfo = Field(default_factory=VerifyInfo)
 
 
 class ReplicaStatus(BaseModel):

@@ -78,6 +78,11 @@ def cli() -> None:
 @click.option("--language", help="Language code to speak in (default: the book's).")
 @click.option("--request-overhead", type=float, metavar="SECONDS",
               help="Engine time every request costs (sizes work units; default per engine).")
+@click.option("--verify/--no-verify", default=None,
+              help="Hear every sentence back on its worker and speak again what does not say its text "
+                   "(default: on for engines that drop words, such as xtts; off for piper).")
+@click.option("--verify-takes", type=click.IntRange(1, 10), default=3, show_default=True,
+              help="With --verify: takes per sentence at most, the first included.")
 @click.option("--split-chapters", is_flag=True, help="Write one file per chapter instead of one book file.")
 @click.option("--subtitles", type=click.Choice(["vtt", "srt"]), help="Also write subtitles from sentence timings.")
 @click.option("--unit-chars", type=int, help="Target characters per work unit (default adapts to book and workers).")
@@ -99,7 +104,7 @@ def cli() -> None:
 def convert(book: Optional[Path], output: Optional[Path], fmt: Optional[str], bitrate: str, chapters: Optional[str],
             list_chapters: bool, include_all: bool, lexicon: Optional[Path], engine: str, voice: Optional[str],
             speed: Optional[float], voice_sample: Optional[Path], speaker: Optional[str], language: Optional[str],
-            request_overhead: Optional[float], split_chapters: bool, subtitles: Optional[str], unit_chars: Optional[int],
+            request_overhead: Optional[float], verify: Optional[bool], verify_takes: int, split_chapters: bool, subtitles: Optional[str], unit_chars: Optional[int],
             retries: int, local_workers: Optional[int], threads: int, worker_list: Optional[str],
             worker_token_file: Optional[Path], inventory: Optional[Path], no_bootstrap: bool,
             accept_new_host_keys: bool, wheelhouse: Optional[Path], no_tui: bool, exit_when_done: bool,
@@ -143,7 +148,7 @@ def convert(book: Optional[Path], output: Optional[Path], fmt: Optional[str], bi
         include_all=include_all, lexicon=lexicon, engine=engine, voice=voice,
         length_scale=(1.0 / speed) if speed else None, unit_chars=unit_chars,
         voice_sample=voice_sample, speaker=speaker, language=language, request_overhead_s=request_overhead,
-        split_chapters=split_chapters, subtitles=subtitles,
+        split_chapters=split_chapters, subtitles=subtitles, verify=verify, verify_takes=verify_takes,
         scheduler=SchedulerConfig(max_failures_per_unit=retries + 1,
                                   max_worker_failures_per_unit=min(3, retries + 1)),
     )

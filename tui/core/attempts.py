@@ -26,6 +26,7 @@ from .client import (
     WorkerBusy,
     WorkerUnreachable,
 )
+from .checks import SentenceCheck
 from .control import RunControl
 from .journal import JournalError, StoredAudio
 from .journal_io import JournalIO
@@ -160,6 +161,7 @@ class AttemptRunner:
             stored = await self.journal.store_audio(
                 unit, result.audio, sha256=result.response.sha256, fmt=result.response.format,
                 worker=a.worker_id, timings=[(t.start, t.end) for t in result.response.sentence_timings],
+                checks=[SentenceCheck.from_wire(c) for c in result.response.checks or ()],
             )
         except asyncio.CancelledError:
             self._end_cancelled(live)

@@ -21,6 +21,8 @@ from remote_worker.protocol import StatusResponse
 from .outcome import Outcome
 
 __all__ = [
+    "FlaggedCheck",
+    "UnitChecked",
     "publish_finished",
     "ChapterInfo",
     "BookLoaded",
@@ -165,6 +167,32 @@ class UnitReused:
 
 
 @dataclass(frozen=True)
+class FlaggedCheck:
+    """A sentence verification still found wrong after all its takes (times within its unit)."""
+
+    sentence_index: int
+    start: float
+    end: float
+    score: float
+    problem: str
+    takes: int
+    expected: str
+    heard: str
+
+
+@dataclass(frozen=True)
+class UnitChecked:
+    """What verification said of a unit's sentences (published before its UnitDone, or after UnitReused)."""
+
+    unit_id: str
+    chapter_index: int
+    passed: int
+    unverified: int
+    flagged: tuple[FlaggedCheck, ...] = ()
+    retakes: int = 0  # takes beyond the first, all sentences together
+
+
+@dataclass(frozen=True)
 class UnitStarted:
     attempt_id: int
     unit_id: str
@@ -296,6 +324,12 @@ class RunFinished:
     outcome: Outcome = Outcome.COMPLETE
     #: unit id -> last error, for the quarantined ones
     errors: dict = field(default_factory=dict)
+    #: verification (0 when the run did not verify): sentences heard as written, still wrong after every
+    #: take, and not checkable; the flagged report's path when one was written
+    sentences_passed: int = 0
+    sentences_flagged: int = 0
+    sentences_unverified: int = 0
+    flagged_report: str = ""
 
     @classmethod
     def nothing_done(cls, outcome: Outcome, error: str) -> "RunFinished":
@@ -306,7 +340,7 @@ class RunFinished:
 
 Event = Union[
     BookLoaded, RunPhase, HostPhase, HostRecapped, WorkerStateChanged, WorkerTelemetry, RunPlanned, RunStarted,
-    UnitReused, UnitStarted, UnitDone, AttemptFailed, AttemptBusy, AttemptCancelled, AttemptLost, UnitRequeued,
+    UnitReused, UnitChecked, UnitStarted, UnitDone, AttemptFailed, AttemptBusy, AttemptCancelled, AttemptLost, UnitRequeued,
     ChapterReopened, DispatchChanged, ChapterDone, AssemblyStarted, AssemblyProgress, Notice, RunFinished,
 ]
 

@@ -22,6 +22,7 @@ import soundfile
 
 from ..book.model import WorkUnit
 from ..hashing import file_sha256
+from .checks import CheckStatus, SentenceCheck
 from .scheduler import UnitState
 
 __all__ = ["Journal", "StoredAudio", "JournalError", "session_dir_for"]
@@ -63,6 +64,16 @@ CREATE TABLE IF NOT EXISTS audio (
     worker TEXT NOT NULL,
     created REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS checks (
+    content_hash TEXT NOT NULL,
+    sentence_index INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    score REAL NOT NULL,
+    takes INTEGER NOT NULL,
+    problem TEXT NOT NULL,
+    heard TEXT NOT NULL,
+    PRIMARY KEY (content_hash, sentence_index)
+);
 CREATE TABLE IF NOT EXISTS runs (
     run_id INTEGER PRIMARY KEY AUTOINCREMENT,
     started REAL NOT NULL,
@@ -87,6 +98,8 @@ class StoredAudio:
     sample_rate: int
     sentences: list[tuple[str, float, float]]
     worker: str
+    #: what verification said of each sentence (empty when the unit was not verified)
+    checks: tuple[SentenceCheck, ...] = ()
 
 
 def session_dir_for(output: Path) -> Path:
@@ -199,7 +212,13 @@ class Journal:
             self._db.execute("DELETE FROM audio WHERE content_hash=?", (content_hash,))
             return None
         return StoredAudio(row[0], row[1], path, row[3], row[4], row[5], row[6],
-                           [tuple(t) for t in json.loads(row[7])], row[8])
+                           [tuple(t) for t in json.loads(row[7])], row[8], self._checks(content_hash))
+
+    def _checks(self, content_hash: str) -> tuple[SentenceCheck, ...]:
+        rows = self._db.execute(
+            "SELECT sentence_index, status, score, takes, problem, heard FROM checks WHERE content_hash=?"
+            " ORDER BY sentence_index", (content_hash,)).fetchall()
+        return tuple(SentenceCheck(r[0], CheckStatus(r[1]), r[2], r[3], r[4], r[5]) for r in rows)
 
     def verified_audio(self, content_hash: str) -> Optional[StoredAudio]:
         """Stored audio whose file still hashes to what was recorded (else it is dropped)."""
@@ -220,6 +239,7 @@ class Journal:
         fmt: str,
         worker: str,
         timings: Iterable[tuple[float, float]],
+        checks: Sequence[SentenceCheck] = (),
     ) -> StoredAudio:
         """Verify and keep a unit's audio: hash, decodability, then temp file + rename, then the row.
 
@@ -255,9 +275,14 @@ class Journal:
             (unit.content_hash, unit.id, name, actual, duration, info.frames, info.samplerate,
              json.dumps(sentences), worker, time.time()),
         )
+        self._db.execute("DELETE FROM checks WHERE content_hash=?", (unit.content_hash,))
+        self._db.executemany(
+            "INSERT INTO checks(content_hash, sentence_index, status, score, takes, problem, heard)"
+            " VALUES (?,?,?,?,?,?,?)",
+            [(unit.content_hash, c.index, c.status, c.score, c.takes, c.problem, c.heard) for c in checks])
         self.set_unit_state(unit.id, UnitState.DONE)
         return StoredAudio(unit.content_hash, unit.id, final, actual, duration, info.frames, info.samplerate,
-                           sentences, worker)
+                           sentences, worker, tuple(checks))
 
     # -- lifecycle ----------------------------------------------------------------
     def finish_run(self, outcome: str) -> None:

@@ -11,7 +11,14 @@ from ..assembly.ffmpeg import find_ffmpeg
 from ..assembly.formats import FORMAT_NAMES, check_bitrate
 from .scheduler import SchedulerConfig
 
-__all__ = ["RunOptions", "RunError", "default_output_for", "validate_options"]
+__all__ = ["RunOptions", "RunError", "ENGINES_THAT_DROP_WORDS", "default_output_for", "validate_options"]
+
+
+#: engines whose takes can skip, cut short or invent words (XTTS's early end-of-audio, dropped one-word
+#: sentences): verification is on for them unless --no-verify
+ENGINES_THAT_DROP_WORDS = frozenset({"xtts"})
+#: most takes a sentence may get
+MAX_VERIFY_TAKES = 10
 
 
 class RunError(Exception):
@@ -61,10 +68,20 @@ class RunOptions:
     unresponsive_after: int = 3
     give_up_after: float = 180.0
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    #: hear every sentence back on its worker and speak it again until it says the text; None = on for
+    #: engines known to drop or invent words (ENGINES_THAT_DROP_WORDS), off otherwise
+    verify: Optional[bool] = None
+    #: takes per sentence at most, the first included
+    verify_takes: int = 3
 
     @property
     def output_path(self) -> Path:
         return Path(self.output) if self.output else default_output_for(self.input, self.fmt)
+
+    @property
+    def verifying(self) -> bool:
+        """Whether this run verifies (``verify`` resolved against the engine)."""
+        return self.engine in ENGINES_THAT_DROP_WORDS if self.verify is None else self.verify
 
 
 def default_output_for(input_path: Path, fmt: str) -> Path:
@@ -76,6 +93,8 @@ def validate_options(options: RunOptions) -> None:
     """Raise :class:`RunError` (one line) for settings no worker could fix."""
     if options.fmt not in FORMAT_NAMES:
         raise RunError(f"unknown output format {options.fmt!r}; choose one of {', '.join(FORMAT_NAMES)}")
+    if not 1 <= options.verify_takes <= MAX_VERIFY_TAKES:
+        raise RunError(f"--verify-takes must be between 1 and {MAX_VERIFY_TAKES}")
     if options.subtitles not in (None, "vtt", "srt"):
         raise RunError(f"unknown subtitle format {options.subtitles!r}; choose vtt or srt")
     try:

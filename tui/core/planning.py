@@ -15,9 +15,13 @@ from ..book.lexicon import Lexicon
 from ..book.model import Book, BookError, WorkUnit
 from ..book.selection import parse_chapter_selection, select_chapters
 from ..book.units import DEFAULT_SPEED, SizeProfile, make_units, size_profile
+from remote_worker.protocol import TTSConfig
+
+from . import events as ev
+from .client import SynthesisSettings
 from .options import RunOptions
 
-__all__ = ["UnitPlan", "RequestCosts", "prepare_book", "engine_key", "plan_units", "request_costs",
+__all__ = ["book_loaded", "synthesis_settings", "UnitPlan", "RequestCosts", "prepare_book", "engine_key", "plan_units", "request_costs",
            "resumed_profile", "ENGINE_COSTS"]
 
 #: Per engine: (engine seconds per request, audio seconds per wall second of one worker) when
@@ -96,6 +100,8 @@ def engine_key(options: RunOptions) -> str:
 def _audio_key(unit: WorkUnit, trailing_gap_ms: int, options: RunOptions) -> str:
     """Journal key: the unit's content hash plus everything else that shapes its audio."""
     extra = f"{unit.content_hash}|{options.sentence_gap_ms}|{options.paragraph_gap_ms}|{trailing_gap_ms}|flac"
+    if options.verifying:  # verified audio is kept apart (earlier journals keep their keys)
+        extra += f"|verified:{options.verify_takes}"
     return hashlib.sha256(extra.encode()).hexdigest()[:32]
 
 
@@ -161,3 +167,28 @@ def plan_units(book: Book, options: RunOptions, *, workers: int, lexicon: Option
         keyed.append(dataclasses.replace(unit, content_hash=_audio_key(unit, gap, options)))
         gaps[unit.id] = gap
     return UnitPlan(keyed, gaps, profile.largest, profile)
+
+
+def book_loaded(book: Book, output: Path) -> ev.BookLoaded:
+    """The event that opens a run: the book and what each chapter holds."""
+    return ev.BookLoaded(
+        book.meta.title, ", ".join(book.meta.authors), str(output),
+        tuple(ev.ChapterInfo(ch.index, ch.title, sum(len(p.split()) for p in ch.paragraphs)) for ch in book.chapters),
+    )
+
+
+def synthesis_settings(options: RunOptions, book: Book, plan: "UnitPlan", unit: WorkUnit, *,
+                       voice_sha256: Optional[str] = None) -> SynthesisSettings:
+    """What a worker is asked for one unit: voice, language, gaps, and verification."""
+    return SynthesisSettings(
+        tts=TTSConfig(voice_name=options.voice, language=options.language or book.meta.language,
+                      model_name=options.engine, length_scale=options.length_scale, speaker_wav=voice_sha256,
+                      speaker=options.speaker, **verify_config(options)),
+        sentence_gap_ms=options.sentence_gap_ms, paragraph_gap_ms=options.paragraph_gap_ms,
+        trailing_gap_ms=plan.trailing_gap_ms.get(unit.id, 0),
+    )
+
+
+def verify_config(options: RunOptions) -> dict[str, Any]:
+    """The ``tts_config`` keys that ask a worker to verify (none when the run does not)."""
+    return {"verify": True, "verify_takes": options.verify_takes} if options.verifying else {}

@@ -43,6 +43,8 @@ def event_from_json(line: str) -> tuple[float, ev.Event]:
         fields["chapters"] = tuple(ev.ChapterInfo(**c) for c in fields["chapters"])
     elif kind is ev.RunPlanned:
         fields["units"] = tuple(ev.UnitPlan(**u) for u in fields["units"])
+    elif kind is ev.UnitChecked:
+        fields["flagged"] = tuple(ev.FlaggedCheck(**f) for f in fields["flagged"])
     for f in dataclasses.fields(kind):
         if isinstance(fields.get(f.name), list):
             fields[f.name] = tuple(fields[f.name])

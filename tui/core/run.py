@@ -19,8 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Optional
 
-from remote_worker.protocol import TTSConfig
-
 from ..assembly.audiobook import finish_audiobook
 from ..assembly.encoder import ChapterEncoder
 from ..assembly.errors import AssemblyError
@@ -30,6 +28,7 @@ from ..book.model import Book, WorkUnit
 from . import commands as cmd
 from . import events as ev
 from .attempts import AttemptRunner
+from .checks import CheckStatus, count, flagged_in_book, flagged_report_path, unit_checked, write_flagged_report
 from .client import SynthesisSettings, VoiceError
 from .cluster import Offer, WorkerEndpoint, WorkerSource
 from .control import RunControl
@@ -39,7 +38,7 @@ from .journal_io import JournalIO
 from .ledger import AudioLedger
 from .options import RunError, RunOptions, validate_options
 from .outcome import DispatchEnd, EndKind, Outcome
-from .planning import UnitPlan, engine_key, plan_units, prepare_book, request_costs, resumed_profile
+from .planning import UnitPlan, book_loaded, engine_key, synthesis_settings, plan_units, prepare_book, request_costs, resumed_profile
 from .run_commands import CommandHandlers
 from .scheduler import Scheduler, UnitInfo
 from .stats import RunStats
@@ -105,14 +104,6 @@ class BookRun:
                 raise RunError(str(exc)) from None
         self.book = prepare_book(self.options)
 
-    def book_loaded_event(self) -> ev.BookLoaded:
-        assert self.book is not None
-        return ev.BookLoaded(
-            self.book.meta.title, ", ".join(self.book.meta.authors), str(self.output),
-            tuple(ev.ChapterInfo(ch.index, ch.title, sum(len(p.split()) for p in ch.paragraphs))
-                  for ch in self.book.chapters),
-        )
-
     def prepare(self) -> None:
         """Cut units and open the journal (blocking; call in a thread)."""
         opts = self.options
@@ -156,7 +147,7 @@ class BookRun:
         try:
             if self.book is None:
                 await loop.run_in_executor(None, self.load)
-            self.bus.publish(self.book_loaded_event())
+            self.bus.publish(book_loaded(self.book, self.output))
             self.bus.publish(ev.RunPhase("starting", "starting workers"))
             if Offer.EVENTS in self.source.offers:
                 self.source.bind_events(self.bus.publish)
@@ -176,17 +167,12 @@ class BookRun:
                 self.journal.close()
 
     def _settings_for(self, unit: WorkUnit) -> SynthesisSettings:
-        opts = self.options
-        return SynthesisSettings(
-            tts=TTSConfig(voice_name=opts.voice,
-                          language=opts.language or (self.book.meta.language if self.book else None),
-                          model_name=opts.engine, length_scale=opts.length_scale,
-                          speaker_wav=self.voices.sample.sha256 if self.voices else None, speaker=opts.speaker),
-            sentence_gap_ms=opts.sentence_gap_ms, paragraph_gap_ms=opts.paragraph_gap_ms,
-            trailing_gap_ms=self.plan.trailing_gap_ms.get(unit.id, 0),
-        )
+        assert self.book is not None and self.plan is not None
+        return synthesis_settings(self.options, self.book, self.plan, unit,
+                                  voice_sha256=self.voices.sample.sha256 if self.voices else None)
 
     def _unit_stored(self, unit: WorkUnit, stored: StoredAudio) -> None:
+        self._publish_checks(unit, stored)
         self.ledger.keep(unit, stored)
         self.pipeline.advance(unit.chapter_index, self.ledger.seconds_left())
         if self.sched.chapter_done(unit.chapter_index):
@@ -237,6 +223,7 @@ class BookRun:
             self.stats.unit_reused()
             self.bus.publish(ev.UnitReused(unit.id, unit.chapter_index, self.ledger[unit.id].worker,
                                            self.ledger[unit.id].duration))
+            self._publish_checks(unit, self.ledger[unit.id])
         for chapter in self.book.chapters:
             self.pipeline.advance(chapter.index, self.ledger.seconds_left())
             if self.sched.chapter_done(chapter.index):
@@ -283,6 +270,11 @@ class BookRun:
             await self.control.wait(1.0 if wake is None else min(1.0, max(0.005, wake - now)))
         return DispatchEnd(EndKind.FINISHED)
 
+    def _publish_checks(self, unit: WorkUnit, stored: StoredAudio) -> None:
+        event = unit_checked(unit.id, unit.chapter_index, stored)
+        if event is not None:
+            self.bus.publish(event)
+
     # ------------------------------------------------------------------ assembly
     def _publish_chapter_done(self, chapter_index: int) -> None:
         assert self.plan is not None and self.book is not None
@@ -323,6 +315,8 @@ class BookRun:
         self.journal.finish_run(Outcome.COMPLETE if outcome is Outcome.COMPLETE else Outcome.PARTIAL)
         quarantined = tuple(self.sched.quarantined())
         last = self.stats.last_unit_done
+        totals = count(c for a in self.ledger.values() for c in a.checks)
+        report = self._write_flagged_report() if self.options.verifying else None
         result = ev.RunFinished(
             ok=outcome is Outcome.COMPLETE, outputs=tuple(str(p) for p in outputs),
             audio_seconds=self.ledger.total_seconds(), wall_seconds=finished - self.stats.started,
@@ -330,6 +324,19 @@ class BookRun:
             units_reused=self.stats.reused, quarantined=quarantined, per_worker=self.stats.snapshot(),
             tail_seconds=finished - last if last else 0.0, error=error, outcome=outcome,
             errors={u: self.sched.unit_error(u) or "" for u in quarantined},
+            sentences_passed=totals[CheckStatus.PASSED], sentences_flagged=totals[CheckStatus.FLAGGED],
+            sentences_unverified=totals[CheckStatus.UNVERIFIED], flagged_report=str(report or ""),
         )
         ev.publish_finished(self.bus, result)
         return result
+
+    def _write_flagged_report(self) -> Optional[Path]:
+        """``book.flagged.tsv`` beside the output: every sentence still wrong, with its time in the book."""
+        assert self.plan is not None and self.book is not None
+        titles = {ch.index: ch.title for ch in self.book.chapters}
+        try:
+            return write_flagged_report(flagged_report_path(self.output),
+                                        flagged_in_book(self.plan.units, self.ledger, titles))
+        except OSError as exc:
+            self.bus.publish(ev.Notice("error", f"cannot write the flagged report: {exc}"))
+            return None

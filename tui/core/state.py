@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Deque, Optional
 
 from . import events as ev
+from .checks import FlaggedSentence
 from .scheduler import UnitState
 from .text import printable
 
@@ -48,6 +49,11 @@ class UnitView:
     last_error: str = ""
     audio_seconds: float = 0.0
     running: dict[int, str] = field(default_factory=dict)  # attempt id -> worker
+    #: verification: sentences heard as written, not checkable, and still wrong after every take
+    passed: int = 0
+    unverified: int = 0
+    flagged: tuple[ev.FlaggedCheck, ...] = ()
+    retakes: int = 0
 
 
 @dataclass
@@ -101,6 +107,16 @@ class ChapterView:
     est_left: float = 0.0
     reused: int = 0
     written: bool = False  # ChapterDone seen
+    #: verification, in sentences
+    passed: int = 0
+    flagged: int = 0
+    unverified: int = 0
+
+    @property
+    def verified_percent(self) -> Optional[float]:
+        """Share of checked sentences heard as written; None when nothing was checked."""
+        checked = self.passed + self.flagged
+        return 100.0 * self.passed / checked if checked else None
 
     @property
     def units_total(self) -> int:
@@ -163,6 +179,10 @@ class Overall:
     segments_done: int = 0
     segments_total: int = 0
     result: Optional[ev.RunFinished] = None
+    sentences_passed: int = 0
+    sentences_flagged: int = 0
+    sentences_unverified: int = 0
+    retakes: int = 0
 
 
 class RunState:
@@ -182,7 +202,7 @@ class RunState:
             ev.BookLoaded: self._book, ev.RunPhase: self._phase, ev.HostPhase: self._host_phase,
             ev.HostRecapped: self._host_recap, ev.WorkerStateChanged: self._worker_state,
             ev.WorkerTelemetry: self._telemetry, ev.RunPlanned: self._planned, ev.RunStarted: self._started,
-            ev.UnitReused: self._reused, ev.UnitStarted: self._unit_started, ev.UnitDone: self._unit_done,
+            ev.UnitReused: self._reused, ev.UnitChecked: self._checked, ev.UnitStarted: self._unit_started, ev.UnitDone: self._unit_done,
             ev.AttemptFailed: self._attempt_failed, ev.AttemptBusy: self._attempt_over,
             ev.AttemptCancelled: self._attempt_over, ev.AttemptLost: self._attempt_lost,
             ev.UnitRequeued: self._requeued, ev.ChapterReopened: self._reopened,
@@ -428,6 +448,12 @@ class RunState:
             self._recount_chapter(unit.chapter_index)
             self._recount()
 
+    def _checked(self, e: ev.UnitChecked, now: float) -> None:
+        unit = self._unit(e.unit_id, e.chapter_index)
+        unit.passed, unit.unverified, unit.flagged, unit.retakes = e.passed, e.unverified, e.flagged, e.retakes
+        self._recount_chapter(unit.chapter_index)
+        self._recount()
+
     def _reopened(self, e: ev.ChapterReopened, now: float) -> None:
         for uid in e.unit_ids:
             unit = self.units.get(uid)
@@ -438,6 +464,8 @@ class RunState:
                 unit.state = UnitState.RUNNING if unit.running else UnitState.PENDING
                 unit.reused = False
                 unit.audio_seconds = 0.0
+                unit.passed = unit.unverified = unit.retakes = 0
+                unit.flagged = ()
         chapter = self.chapters.get(e.chapter_index)
         if chapter is not None:
             chapter.written = False
@@ -494,6 +522,10 @@ class RunState:
                 quarantined += 1
         chapter.done, chapter.running, chapter.failed, chapter.quarantined = done, running, failed, quarantined
         chapter.audio_seconds, chapter.est_left, chapter.reused = audio, left, reused
+        units = [self.units[uid] for uid in chapter.unit_ids]
+        chapter.passed = sum(u.passed for u in units)
+        chapter.flagged = sum(len(u.flagged) for u in units)
+        chapter.unverified = sum(u.unverified for u in units)
 
     def _recount(self) -> None:
         o = self.overall
@@ -504,6 +536,10 @@ class RunState:
         o.audio_done = sum(c.audio_seconds for c in self.chapters.values())
         o.units_reused = sum(c.reused for c in self.chapters.values())
         o.est_audio_left = sum(c.est_left for c in self.chapters.values())
+        o.sentences_passed = sum(c.passed for c in self.chapters.values())
+        o.sentences_flagged = sum(c.flagged for c in self.chapters.values())
+        o.sentences_unverified = sum(c.unverified for c in self.chapters.values())
+        o.retakes = sum(u.retakes for u in self.units.values())
 
     def _trim_window(self, w: WorkerView, now: float) -> None:
         while w.window and w.window[0][0] < now - THROUGHPUT_WINDOW:
@@ -557,6 +593,20 @@ class RunState:
     def percent(self) -> float:
         o = self.overall
         return 100.0 * o.units_done / o.units_total if o.units_total else 0.0
+
+    def flagged_sentences(self) -> list[FlaggedSentence]:
+        """Every sentence still flagged, in book order, placed by the audio of the units before it."""
+        found: list[FlaggedSentence] = []
+        offset = 0.0
+        for chapter in sorted(self.chapters.values(), key=lambda c: c.index):
+            for uid in chapter.unit_ids:
+                unit = self.units[uid]
+                for f in unit.flagged:
+                    found.append(FlaggedSentence(
+                        uid, chapter.index, chapter.title, f.sentence_index, offset + f.start, f.end - f.start,
+                        f.expected, f.heard, f.score, f.problem, f.takes))
+                offset += unit.audio_seconds
+        return found
 
     def chapters_done(self) -> int:
         return sum(1 for c in self.chapters.values() if c.unit_ids and c.state is UnitState.DONE)

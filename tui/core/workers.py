@@ -130,6 +130,10 @@ class WorkerPool:
         if engine and engine != self.options.engine:
             self.exclude(name, f"runs engine {engine!r}, this run asks for {self.options.engine!r}")
             return False
+        if self.options.verifying and not health.verify.available:
+            why = health.verify.reason or "it cannot hear its audio back"
+            self.exclude(name, f"cannot verify ({why}); install e2a-tui[verify] there or run with --no-verify")
+            return False
         self._fit_slots(name, status.replicas)
         self.publish(ev.WorkerTelemetry(name, status))
         self.publish(ev.WorkerStateChanged(name, "up", self.endpoints[name].host, engine))

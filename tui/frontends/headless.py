@@ -49,6 +49,13 @@ def format_summary(result: ev.RunFinished) -> str:
             error = result.errors.get(unit_id) if result.errors else ""
             if error:
                 lines.append(f"  unit {unit_label(unit_id)}: {printable(error, max_chars=300)}")
+    checked = result.sentences_passed + result.sentences_flagged
+    if checked or result.sentences_unverified:
+        lines.append(f"Verified: {result.sentences_passed} of {checked} sentences heard as written"
+                     + (f", {result.sentences_flagged} flagged" if result.sentences_flagged else "")
+                     + (f", {result.sentences_unverified} not checkable" if result.sentences_unverified else ""))
+    if result.flagged_report:
+        lines.append(f"Flagged sentences (still wrong after every take): {result.flagged_report}")
     if result.error:
         lines.append(f"Problem: {printable(result.error)}")
     if result.outcome == "aborted":
