@@ -62,7 +62,7 @@ def cancel_responses() -> Responses:
     return {404: {"model": ErrorResponse, "description": "no such unit in flight"}, **invalid()}
 
 
-def finish_schema(app: FastAPI, engine: Engine, *, guarded: bool) -> None:
+def finish_schema(app: FastAPI, engine: Engine, *, guarded: bool, verifies: bool = False) -> None:
     """State in the app's schema what its engine accepts (see :mod:`request_schema`) and, with a
     token, the bearer scheme on every endpoint but ``/health``.
 
@@ -77,7 +77,7 @@ def finish_schema(app: FastAPI, engine: Engine, *, guarded: bool) -> None:
         schema = build()
         app.openapi_schema = None  # FastAPI kept what it built: build afresh until the engine is loaded
         components = schema.setdefault("components", {})
-        tailor_request_schema(schema, engine)
+        tailor_request_schema(schema, engine, verifies=verifies)
         chapter = schema.get("paths", {}).get("/process_chapter", {}).get("post", {})
         rule = _config_rule(engine)
         if rule and "422" in chapter.get("responses", {}):

@@ -22,6 +22,7 @@ from .limits import check_limits
 from .routes import GUARDED, health
 from .security import bearer_guard
 from .state import WorkerState
+from .verifying import UnitVerification
 
 __all__ = ["create_app", "check_limits", "ATTEMPT_HEADER"]
 
@@ -33,6 +34,7 @@ def create_app(
     max_queued: int = 1,
     download_ttl: float = DEFAULT_TTL_SECONDS,
     temp_parent: Optional[str] = None,
+    verification: Optional[UnitVerification] = None,
 ) -> FastAPI:
     """A worker app around ``engines``: one engine, or several copies of one model (replicas).
 
@@ -41,12 +43,13 @@ def create_app(
     ``max_queued``: units admitted behind the running one before 503.
     ``download_ttl``: seconds an ``audio_url`` stays fetchable.
     ``temp_parent``: where the private temporary folder goes (system default when None).
+    ``verification``: the recogniser that serves ``tts_config.verify`` (None: requests asking are refused).
     """
     engine_list = [engines] if isinstance(engines, Engine) else list(engines)
     if not engine_list:
         raise ValueError("create_app needs at least one engine")
     state = WorkerState(engine_list, gpu=GpuProbe(), max_queued=max_queued, download_ttl=download_ttl,
-                        temp_parent=temp_parent)
+                        temp_parent=temp_parent, verification=verification)
     guarded = token is not None
     app = FastAPI(
         title="e2a worker",
@@ -62,5 +65,5 @@ def create_app(
     guard = Depends(bearer_guard(token))
     for router in GUARDED:
         app.include_router(router, dependencies=[guard], responses=apidocs.unauthorised(guarded))
-    apidocs.finish_schema(app, state.engine, guarded=guarded)
+    apidocs.finish_schema(app, state.engine, guarded=guarded, verifies=state.verification.available)
     return app

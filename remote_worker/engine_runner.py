@@ -18,13 +18,16 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Awaitable, Callable, Optional, Sequence, Union
 
 import numpy as np
 
 from .engines.base import Engine
-from .protocol import TTSConfig
+from .protocol import SentenceCheck, TTSConfig
 from .speaking import SpokenSentence, speak_sentence
+
+if TYPE_CHECKING:
+    from .verifying import UnitVerification
 
 __all__ = ["RunnerFull", "Synthesis", "Replica", "EngineRunner"]
 
@@ -52,6 +55,8 @@ class Synthesis:
     replica: int = 0
     started: float = 0.0
     finished: float = 0.0
+    #: one per sentence when the request asked to verify
+    checks: Optional[list[SentenceCheck]] = None
 
 
 class Replica:
@@ -107,6 +112,8 @@ class EngineRunner:
         self.units_cancelled = 0
         #: sanity check on each take (off only for engines whose length is meaningless)
         self.check_takes = True
+        #: hears units back when a request asks to verify (None: this worker cannot)
+        self.verification: Optional[UnitVerification] = None
 
     # -- what /status shows --------------------------------------------------------------
 
@@ -244,9 +251,12 @@ class EngineRunner:
                 said = speak_sentence(replica.engine, text, config, check=self.check_takes)
                 pieces.append(said.samples)
                 spoken.append(said)
+            checks = None
+            if config.verify and self.verification is not None:
+                pieces, checks = self.verification.verify(replica.engine, sentences, pieces, config)
         finally:
             elapsed = time.perf_counter() - started
-        return Synthesis(pieces, elapsed, spoken, replica.index, wall_start, time.time())
+        return Synthesis(pieces, elapsed, spoken, replica.index, wall_start, time.time(), checks)
 
     def shutdown(self) -> None:
         for replica in self.replicas:

@@ -30,6 +30,7 @@ def chapter_reply(body: ProcessChapterRequest, synthesis: Synthesis, encoded: En
         synthesis_seconds=synthesis.engine_seconds,
         engine=engine.name,
         voice=engine.voice,
+        checks=synthesis.checks,
     )
 
 

@@ -6,7 +6,8 @@ schema allows is never refused for a reason the schema could have stated:
 
 * an engine that cannot clone voices leaves out ``speaker_wav`` and ``speaker``
   (it ignores them, like any key it does not know: ``engine_config.py``);
-* a multi-speaker model bounds ``speaker_id`` to its speakers.
+* a multi-speaker model bounds ``speaker_id`` to its speakers;
+* a worker without a speech recogniser allows only ``verify: false``.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from .engines.base import Engine
 __all__ = ["tailor_request_schema"]
 
 
-def tailor_request_schema(schema: dict[str, Any], engine: Engine) -> None:
-    """Edit the OpenAPI document ``schema`` in place for ``engine``."""
+def tailor_request_schema(schema: dict[str, Any], engine: Engine, *, verifies: bool = False) -> None:
+    """Edit the OpenAPI document ``schema`` in place for ``engine`` (and whether this worker verifies)."""
     config = schema.get("components", {}).get("schemas", {}).get("TTSConfig")
     if not isinstance(config, dict):
         return
@@ -28,6 +29,9 @@ def tailor_request_schema(schema: dict[str, Any], engine: Engine) -> None:
     if not engine.clones_voices:
         for name in CLONING_FIELDS:
             properties.pop(name, None)
+    verify = properties.get("verify")
+    if not verifies and isinstance(verify, dict):
+        verify["const"] = False  # asking a worker that cannot hear its audio back is refused with 422
     count = engine.speaker_id_count
     speaker_id = properties.get("speaker_id")
     if count and isinstance(speaker_id, dict):

@@ -18,6 +18,7 @@ from .engines.base import Engine
 from .gpu import GpuProbe
 from .metrics import WorkerMetrics
 from .unit_stats import UnitStats
+from .verifying import UnitVerification
 from .voices import VoiceStore
 from .workdir import WorkDir, sweep_stale
 
@@ -28,10 +29,12 @@ class WorkerState:
     """The engines and their runner, the stores, the counters; built by ``create_app``."""
 
     def __init__(self, engines: Sequence[Engine], *, gpu: GpuProbe, max_queued: int, download_ttl: float,
-                 temp_parent: Optional[str]) -> None:
+                 temp_parent: Optional[str], verification: Optional[UnitVerification] = None) -> None:
         self.engines = list(engines)
         self.engine = self.engines[0]
         self.runner = EngineRunner(self.engines, max_queued=max_queued)
+        self.verification = verification or UnitVerification(None, "this worker was started without a recogniser")
+        self.runner.verification = self.verification
         self.gpu = gpu
         self.metrics = WorkerMetrics(
             self.gpu, queued=lambda: float(self.runner.queued), busy=lambda: float(self.runner.busy),

@@ -26,4 +26,5 @@ async def health(state: State) -> HealthResponse:
         device=engine.device,
         replicas=len(state.engines),
         model_memory_mb=state.model_memory_mb,
+        verify=state.verification.info(),
     )

@@ -75,6 +75,8 @@ async def _screened_config(body: ProcessChapterRequest, state: WorkerState) -> T
     """The engine-ready config, or 422 (counted as an invalid unit) for what cannot be spoken."""
     try:
         problem = check_limits(body)
+        if problem is None and body.tts_config.verify:
+            problem = state.verification.refusal()
         if problem is not None:
             raise HTTPException(status_code=422, detail=problem)
         return await prepare_config(body.tts_config, state.engine, state.voices)
