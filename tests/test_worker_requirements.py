@@ -5,7 +5,12 @@ from __future__ import annotations
 import sys
 
 from _worker_helpers import REPO_ROOT
-from remote_worker.requirements import ENGINE_REQUIREMENTS, WORKER_REQUIREMENTS, requirements_for
+from remote_worker.requirements import (
+    ENGINE_REQUIREMENTS,
+    VERIFY_REQUIREMENTS,
+    WORKER_REQUIREMENTS,
+    requirements_for,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,6 +37,8 @@ def test_engine_extras_match_pyproject_and_leave_torch_to_the_host():
     assert list(ENGINE_REQUIREMENTS["xtts"]) == extras["xtts"]
     assert not any(r.startswith(("torch ", "torch=", "torch>", "torchaudio")) for r in extras["xtts"])
     assert requirements_for("piper") == list(WORKER_REQUIREMENTS)
+    assert list(VERIFY_REQUIREMENTS) == extras["verify"]
+    assert requirements_for("piper", verify=True) == [*WORKER_REQUIREMENTS, *VERIFY_REQUIREMENTS]
 
 
 def test_licence_is_gpl3_or_later_and_ebooklib_is_test_only():

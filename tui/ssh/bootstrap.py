@@ -73,8 +73,9 @@ class Wheelhouse:
 def install_key(wheel: ProjectWheel, host: HostSpec) -> str:
     """What the installed venv must match: this wheel's content, this interpreter, this engine's packages."""
     parts = [wheel.sha256, host.python]
-    if host.engine != "piper" or host.system_site_packages:  # piper hosts keep the key they had
-        parts += [host.engine, ",".join(requirements_for(host.engine)), str(host.system_site_packages)]
+    if host.engine != "piper" or host.system_site_packages or host.verify:  # piper hosts keep the key they had
+        parts += [host.engine, ",".join(requirements_for(host.engine, verify=host.verify)),
+                  str(host.system_site_packages)]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
@@ -258,7 +259,7 @@ async def bootstrap_host(
             session.event("installing into the venv" + (" from the wheelhouse" if wheelhouse else ""))
             result = await session.agent.call("install", "install", timeout=3600.0, wheel=remote_wheel, key=key,
                                               offline=wheelhouse is not None,
-                                              requirements=requirements_for(host.engine),
+                                              requirements=requirements_for(host.engine, verify=host.verify),
                                               system_site_packages=host.system_site_packages)
             if not result.get("ok"):
                 output = list(result.get("output") or [])

@@ -88,6 +88,8 @@ class _Fields(BaseModel):
     replicas_per_gpu: int = Field(default=1, ge=1, le=16)
     #: let the host's venv see system packages, so an installed CUDA torch is used, not downloaded again
     system_site_packages: bool = False
+    #: install speech recognition, so the host's workers can verify what they speak (e2a-tui --verify)
+    verify: bool = False
     worker_port: int = Field(default=DEFAULT_WORKER_PORT, ge=1024, le=65535)
     env: dict[str, str] = Field(default_factory=dict)
 
