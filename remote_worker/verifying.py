@@ -25,6 +25,9 @@ __all__ = ["UnitVerification", "build_verification"]
 
 _LOG = logging.getLogger(__name__)
 
+#: pace of each take relative to the request's (the first take is the request's own)
+RETAKE_PACES = (1.0, 1.05, 0.96, 1.08, 0.93)
+
 
 class UnitVerification:
     """Wraps the :class:`Verifier` (None: this worker cannot verify, ``reason`` says why)."""
@@ -74,7 +77,11 @@ class UnitVerification:
         texts = [sentences[i].strip() for i in spoken]
 
         def speak(index: int, take: int) -> np.ndarray:
-            return speak_sentence(engine, texts[index], config, check=False).samples
+            # a new take: engines that sample (XTTS) differ by themselves; a slightly other pace also
+            # moves a deterministic one (Piper) off the take that failed
+            pace = (config.length_scale or 1.0) * RETAKE_PACES[take % len(RETAKE_PACES)]
+            return speak_sentence(engine, texts[index], config.model_copy(update={"length_scale": pace}),
+                                  check=False).samples
 
         result = verify_unit_pieces(self.verifier, [pieces[i] for i in spoken], engine.sample_rate, texts,
                                     config.language or "en", speak, max_takes=config.verify_takes)
