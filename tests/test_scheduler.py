@@ -619,3 +619,16 @@ def test_a_returned_attempt_goes_back_without_penalty_or_hold_off() -> None:
     s.on_returned(again.attempt_id)
     s.on_returned(again.attempt_id)  # a second report of the same attempt changes nothing
     assert s.unit_state("u1") is UnitState.PENDING and s.in_flight() == []
+
+
+def test_requeue_units_redoes_only_the_chosen_unit_first_in_line() -> None:
+    s = Scheduler([UnitInfo(f"u{i}", 0, i, 10.0) for i in range(3)], SchedulerConfig(slots_per_worker=1))
+    s.add_worker("w")
+    first = s.next_assignment("w", 0.0)
+    assert first is not None and first.unit_id == "u0"
+    s.on_success(first.attempt_id, 1.0, audio_seconds=10.0)
+    assert s.unit_state("u0") is UnitState.DONE
+    assert s.requeue_units(["u0"], redo=True) == []
+    assert s.unit_state("u0") is UnitState.PENDING and s.unit_state("u1") is UnitState.PENDING
+    again = s.next_assignment("w", 2.0)
+    assert again is not None and again.unit_id == "u0"  # first in line, before u1

@@ -16,6 +16,7 @@ __all__ = [
     "Resume",
     "RetryChapter",
     "RequeueChapter",
+    "RequeueUnit",
     "RetryUnit",
     "Drain",
     "Undrain",
@@ -41,6 +42,15 @@ class RetryChapter:
     """Send the chapter's failed and quarantined units again, with fresh failure counters."""
 
     chapter_index: int
+
+
+@dataclass(frozen=True)
+class RequeueUnit:
+    """Send one unit again, first in line; ``redo`` (the default) also when it is finished: new takes
+    of every sentence, as for a flagged sentence the listener wants spoken again."""
+
+    unit_id: str
+    redo: bool = True
 
 
 @dataclass(frozen=True)
@@ -88,4 +98,4 @@ class Abort:
     """Cancel everything now and write nothing; finished units stay in the journal."""
 
 
-Command = Union[Pause, Resume, RetryChapter, RequeueChapter, RetryUnit, Drain, Undrain, Rebootstrap, Stop, Abort]
+Command = Union[Pause, Resume, RetryChapter, RequeueChapter, RequeueUnit, RetryUnit, Drain, Undrain, Rebootstrap, Stop, Abort]

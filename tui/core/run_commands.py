@@ -45,7 +45,8 @@ class CommandHandlers:
         self.publish = publish
         self._handlers: dict[type, Callable] = {
             cmd.Pause: self._pause, cmd.Resume: self._resume, cmd.RetryChapter: self._retry_chapter,
-            cmd.RequeueChapter: self._requeue_chapter, cmd.RetryUnit: self._retry_unit, cmd.Drain: self._drain,
+            cmd.RequeueChapter: self._requeue_chapter, cmd.RequeueUnit: self._requeue_unit,
+            cmd.RetryUnit: self._retry_unit, cmd.Drain: self._drain,
             cmd.Undrain: self._undrain, cmd.Rebootstrap: self._rebootstrap, cmd.Stop: self._stop,
             cmd.Abort: self._abort,
         }
@@ -108,6 +109,19 @@ class CommandHandlers:
         self.publish(ev.ChapterReopened(c.chapter_index, ids, redo=c.redo))
         self._notice("info", f"chapter {c.chapter_index + 1} requeued: {len(ids)} unit(s), "
                              f"{len(cancelled)} in flight cancelled" + (", finished units redone" if c.redo else ""))
+
+    def _requeue_unit(self, c: cmd.RequeueUnit) -> None:
+        unit = self.units_by_id.get(c.unit_id)
+        if unit is None:
+            self._notice("warning", f"no unit {c.unit_id} in this run")
+            return
+        cancelled = self.sched.requeue_units([unit.id], redo=c.redo)
+        self.attempts.cancel(cancelled, "requeued")
+        if c.redo:
+            self.ledger.drop([unit])
+            self.pipeline.reset(unit.chapter_index)
+        self.publish(ev.ChapterReopened(unit.chapter_index, (unit.id,), redo=c.redo))
+        self._notice("info", f"unit {unit.id} sent again" + (" for new takes" if c.redo else ""))
 
     def _retry_unit(self, c: cmd.RetryUnit) -> None:
         unit = self.units_by_id.get(c.unit_id)

@@ -473,9 +473,13 @@ class Scheduler:
         a cancelled attempt still completes its unit unless ``redo`` was asked,
         in which case results from before the redo are ignored.
         """
+        return self.requeue_units(self._chapters.get(chapter_index, ()), redo=redo)
+
+    def requeue_units(self, unit_ids: Iterable[str], *, redo: bool = False) -> list[Assignment]:
+        """:meth:`requeue_chapter` for chosen units (a flagged sentence's unit, spoken again)."""
         self._front_tier -= 1
         cancelled: list[Assignment] = []
-        for uid in self._chapters.get(chapter_index, ()):
+        for uid in unit_ids:
             unit = self._units[uid]
             if unit.state is UnitState.DONE and not redo:
                 continue
