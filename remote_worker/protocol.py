@@ -283,6 +283,10 @@ class StatusResponse(BaseModel):
     replica_status: list[ReplicaStatus] = Field(default_factory=list)
     languages: list[str] = Field(default_factory=list)
     speakers: list[str] = Field(default_factory=list)
+    #: verification so far: seconds spent recognising speech, audio seconds heard, takes beyond the first
+    verify_seconds: float = 0.0
+    verify_audio_seconds: float = 0.0
+    retakes: int = 0
 
 
 class ErrorResponse(BaseModel):

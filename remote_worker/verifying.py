@@ -37,7 +37,9 @@ class UnitVerification:
         # known when the worker starts (an import check, no model load), so /health never waits
         self._available = verifier.availability() if verifier is not None else None
         self._reason = reason if verifier is None else ("" if self._available else self._available.reason)
-
+        self.asr_seconds = 0.0  # time spent recognising speech (a float add per unit: no lock needed)
+        self.audio_seconds = 0.0  # audio heard
+        self.retakes = 0
     @property
     def available(self) -> bool:
         return bool(self._available) and self.verifier is not None and bool(self.verifier.availability())
@@ -85,6 +87,9 @@ class UnitVerification:
 
         result = verify_unit_pieces(self.verifier, [pieces[i] for i in spoken], engine.sample_rate, texts,
                                     config.language or "en", speak, max_takes=config.verify_takes)
+        self.asr_seconds += result.asr_seconds
+        self.audio_seconds += result.audio_seconds
+        self.retakes += sum(r.takes - 1 for r in result.results)
         out = list(pieces)
         for position, (index, taken) in enumerate(zip(spoken, result.results)):
             out[index] = taken.audio

@@ -100,6 +100,10 @@ async def test_a_flagged_sentence_is_reported_and_a_repaired_one_passes(misbehav
     assert "orange" in table[0]["heard"].lower() or "piano" in table[0]["heard"].lower()
     hours, minutes, seconds = table[0]["book_time"].split(":")
     assert abs(int(hours) * 3600 + int(minutes) * 60 + float(seconds) - flagged[0].book_seconds) < 0.1
+    async with httpx.AsyncClient(base_url=url, trust_env=False) as http:
+        status = (await http.get("/status")).json()
+    assert status["retakes"] == 3 and status["verify_seconds"] > 0  # one for ONCE, two for ALWAYS
+    assert status["verify_audio_seconds"] >= result.audio_seconds * 0.8
     summary = format_summary(result)
     assert "1 flagged" in summary and str(report) in summary
 
