@@ -68,3 +68,11 @@ def test_unbroken_text_is_cut_hard_and_nothing_is_lost():
 def test_max_chars_must_be_positive():
     with pytest.raises(ValueError):
         split_sentences("Hi.", max_chars=0)
+
+
+def test_control_characters_never_reach_a_worker() -> None:
+    from tui.book.sentences import split_sentences
+
+    assert split_sentences("Hello\x00 there\x07 friend. Another\x1b[31m line.\x7f") == \
+        ["Hello there friend.", "Another[31m line."]
+    assert split_sentences("Tabs\tand\nnewlines stay spaces.") == ["Tabs and newlines stay spaces."]

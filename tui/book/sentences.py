@@ -176,11 +176,16 @@ def _split_long(sentence: str, max_chars: int) -> list[str]:
     return pieces
 
 
+#: C0 and C1 control characters other than whitespace, and DEL
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def split_sentences(text: str, language: str = "en", max_chars: int = 400) -> list[str]:
-    """Sentences of ``text`` in order, none longer than ``max_chars``; whitespace is collapsed."""
+    """Sentences of ``text`` in order, none longer than ``max_chars``; whitespace is collapsed and control
+    characters (NUL, escapes: nothing a voice can say, and workers refuse them) are dropped."""
     if max_chars < 1:
         raise ValueError("max_chars must be at least 1")
-    text = _WS.sub(" ", text).strip()
+    text = _WS.sub(" ", _CONTROL.sub("", text)).strip()
     if not text:
         return []
     lang = primary_language(language)
