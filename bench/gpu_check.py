@@ -61,9 +61,27 @@ class Worker:
             self.proc.kill()
 
 
-def _unit(base: str, unit: str) -> dict:
-    return _call(base, "/process_chapter", {"chapter_id": unit, "sentences": SENTENCES,
-                                             "tts_config": {"language": "en", "speaker": "Tiny Speaker"}})
+def _unit(base: str, unit: str, verify: bool = False) -> dict:
+    config = {"language": "en", "speaker": "Tiny Speaker", **({"verify": True, "verify_takes": 2} if verify else {})}
+    return _call(base, "/process_chapter", {"chapter_id": unit, "sentences": SENTENCES, "tts_config": config})
+
+
+def measure_verification(base: str, units: int) -> dict:
+    """Speech recognition beside the engine: recogniser seconds per audio second heard (``--verify``).
+    The tiny model's speech is noise, so every sentence is flagged and taken twice: the worst case."""
+    health = _call(base, "/health")
+    if not health.get("verify", {}).get("available"):
+        return {"available": False, "reason": health.get("verify", {}).get("reason", "")}
+    before = _call(base, "/status")
+    _unit(base, "verify-warm-up", verify=True)  # loads the recogniser; not counted below
+    mid = _call(base, "/status")
+    for i in range(units):
+        _unit(base, f"v{i}", verify=True)
+    after = _call(base, "/status")
+    heard = after["verify_audio_seconds"] - mid["verify_audio_seconds"]
+    asr = after["verify_seconds"] - mid["verify_seconds"]
+    return {"available": True, "model": health["verify"].get("model", ""), "asr_per_audio_s": asr / heard if heard else 0.0,
+            "heard_s": heard, "retakes": after["retakes"] - before["retakes"]}
 
 
 def measure(model: Path, replicas: int, device: str, units_per_replica: int) -> dict:
@@ -90,6 +108,7 @@ def measure(model: Path, replicas: int, device: str, units_per_replica: int) -> 
                 t.join()
         wall = time.perf_counter() - began
         after = _call(worker.base, "/status")
+        verification = measure_verification(worker.base, units_per_replica) if replicas == 1 else None
         audio = sum(r["duration"] for r in results)
         engine = sum(r["synthesis_seconds"] for r in results)
         return {
@@ -100,6 +119,7 @@ def measure(model: Path, replicas: int, device: str, units_per_replica: int) -> 
             "model_mb": status.get("model_memory_mb"),
             "per_replica_mb": [r.get("model_memory_mb") for r in status.get("replica_status", [])],
             "busy_s": [round(r["busy_seconds"], 2) for r in after.get("replica_status", [])],
+            "verification": verification,
         }
     finally:
         worker.stop()
@@ -136,6 +156,13 @@ def main() -> int:
         print(f"{row['replicas']:>8} {row['units']:>5} {row['wall_s']:>7.1f} {row['audio_s']:>8.1f} "
               f"{row['rtf']:>8.3f} {row['throughput']:>9.2f} {row['throughput'] / first['throughput']:>7.2f}x "
               f"{row['peak_running']:>4} {mem:>17} {used:>12}")
+    check = first.get("verification") or {}
+    if check.get("available"):
+        print(f"verification ({check['model']}): {check['asr_per_audio_s']:.4f} recogniser s per audio s "
+              f"({1 / check['asr_per_audio_s'] if check['asr_per_audio_s'] else 0:.0f}x real time) over "
+              f"{check['heard_s']:.1f} s heard, beside XTTS's RTF {first['rtf']:.3f}; {check['retakes']} retakes")
+    else:
+        print(f"verification: not measured ({check.get('reason') or 'the worker cannot verify'})")
     bad = [r for r in rows if r["peak_running"] != r["replicas"]]
     if args.device == "cuda" and (first["device"] != "cuda" or not first["gpu_name"]):
         print("gpu_check: FAILED: the worker did not run on CUDA or NVML reported no GPU", file=sys.stderr)
