@@ -22,7 +22,7 @@ import glob
 import json
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -40,10 +40,16 @@ from remote_worker.verify import (  # noqa: E402
     Thresholds,
     Verifier,
     judge_unit,
+    retake_flagged,
     verify_unit_pieces,
 )
 from remote_worker.verify.normalize import TextNormalizer, normalize_words  # noqa: E402
-from remote_worker.verify.pace import flag_overlong, spoken_chars, unit_pace  # noqa: E402
+from remote_worker.verify.pace import (  # noqa: E402
+    flag_overlong,
+    speech_length,
+    spoken_chars,
+    unit_pace,
+)
 from remote_worker.verify.verifier import relisten_layout, silent_spans  # noqa: E402
 from tests.support.damaging_engine import Damage, DamagingSpeaker  # noqa: E402
 from tui.book.ingest import load_book  # noqa: E402
@@ -121,28 +127,60 @@ def hear_clean(engine: PiperEngine, recognizer: SpeechRecognizer, wanted: int, u
 
 
 def judge_records(records: list[dict], limits: Thresholds) -> list[tuple[str, str, Any]]:
+    """(book, sentence, verdict) for every sentence of every record."""
     normalizer = TextNormalizer("en")
     out = []
     for record in records:
-        words = [HeardWord(**w) for w in record["words"]]
-        verdicts = judge_unit(words, record["sentences"], [tuple(t) for t in record["timings"]],
-                              normalizer=normalizer, limits=limits, silent=record["silent"])
-        second = record.get("second")
-        if second is not None and any(verdicts[i].flagged for i in second.get("flagged", second["index"])):
-            again = judge_unit([HeardWord(**w) for w in second["words"]],
-                               [record["sentences"][i] for i in second["index"]],
-                               [tuple(t) for t in second["timings"]], normalizer=normalizer, limits=limits,
-                               silent=second["silent"])
-            for i, verdict in zip(second["index"], again):
-                if i in second.get("flagged", second["index"]) and verdicts[i].flagged and verdict.passed:
-                    verdicts[i] = verdict
-        chars = [spoken_chars(normalizer.words(s)) for s in record["sentences"]]
-        pace = unit_pace(chars, record["timings"], verdicts, limits)
-        record["pace_ratios"] = [(e - b) / (n * pace) for n, (b, e) in zip(chars, record["timings"])
-                                 if pace and n >= limits.length_min_chars]
-        verdicts = flag_overlong(verdicts, chars, record["timings"], pace, limits)
+        verdicts = judge_record(record, limits, normalizer)
         out.extend((record["book"], s, v) for s, v in zip(record["sentences"], verdicts))
     return out
+
+
+def judge_record(record: dict, limits: Thresholds, normalizer: TextNormalizer) -> list:
+    """A unit's verdicts from its saved hearings, as Verifier.check_unit reaches them."""
+    words = [HeardWord(**w) for w in record["words"]]
+    verdicts = judge_unit(words, record["sentences"], [tuple(t) for t in record["timings"]],
+                          normalizer=normalizer, limits=limits, silent=record["silent"])
+    second = record.get("second")
+    if second is not None and any(verdicts[i].flagged for i in second.get("flagged", second["index"])):
+        again = judge_unit([HeardWord(**w) for w in second["words"]],
+                           [record["sentences"][i] for i in second["index"]],
+                           [tuple(t) for t in second["timings"]], normalizer=normalizer, limits=limits,
+                           silent=second["silent"])
+        for i, verdict in zip(second["index"], again):
+            if i in second.get("flagged", second["index"]) and verdicts[i].flagged and verdict.passed:
+                verdicts[i] = verdict
+    words_of = [normalizer.words(s) for s in record["sentences"]]
+    chars = [spoken_chars(w) for w in words_of]
+    lengths = [speech_length(s, w) for s, w in zip(record["sentences"], words_of)]
+    pace = unit_pace(chars, lengths, record["timings"], verdicts, limits)
+    record["pace_ratios"] = [(e - b) / (length * pace) for n, length, (b, e)
+                             in zip(chars, lengths, record["timings"]) if pace and n >= limits.length_min_chars]
+    verdicts = flag_overlong(verdicts, chars, lengths, record["timings"], pace, limits)
+    return verdicts
+
+
+def retake_clean(engine: PiperEngine, verifier: Verifier, records: list[dict], max_takes: int) -> None:
+    """What a worker would still report on clean speech: flagged sentences spoken again and heard again."""
+    normalizer = TextNormalizer("en")
+    flagged = left = takes = 0
+    for record in records:
+        sentences = record["sentences"]
+        verdicts = judge_record(record, verifier.limits, normalizer)
+        if not any(v.flagged for v in verdicts):
+            continue
+        speaker = DamagingSpeaker(engine, sentences, {})
+        results = retake_flagged(
+            len(sentences), speaker,
+            lambda ids, audio, s=sentences: verifier.check_takes(audio, engine.sample_rate, [s[i] for i in ids],
+                                                                 "en").verdicts,
+            max_takes=max_takes, first=([np.zeros(0, np.float32)] * len(sentences), verdicts))
+        flagged += sum(v.flagged for v in verdicts)
+        left += sum(r.verdict.flagged for r in results)
+        takes += sum(r.takes - 1 for r in results)
+    total = sum(len(r["sentences"]) for r in records)
+    print(f"  after up to {max_takes} takes (clean retakes at other paces): {left} of {total} still flagged = "
+          f"{100 * left / total:.2f}% reported to the user; {takes} retakes spoken for {flagged} flagged sentences")
 
 
 def report_clean(records: list[dict], chosen: Thresholds, show: int) -> None:
@@ -158,8 +196,7 @@ def report_clean(records: list[dict], chosen: Thresholds, show: int) -> None:
     for score in SCORES:
         cells = []
         for run in RUNS:
-            limits = Thresholds(min_score=score, max_missing_run=run, repeat_min_words=chosen.repeat_min_words,
-                                repeat_min_letters=chosen.repeat_min_letters)
+            limits = replace(chosen, min_score=score, max_missing_run=run)
             flagged = sum(1 for _, _, v in judge_records(records, limits) if v.flagged)
             cells.append(f"{100 * flagged / total:6.2f}%  ")
         print(f"  score<{score:.1f} " + "".join(cells))
@@ -169,6 +206,11 @@ def report_clean(records: list[dict], chosen: Thresholds, show: int) -> None:
         kinds[v.problem] = kinds.get(v.problem, 0) + 1
     print(f"  chosen {chosen}: {len(flagged)} flagged = {100 * len(flagged) / total:.2f}% "
           f"({', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))})")
+    for book in sorted({b for b, _, _ in judged}):
+        mine = [v for b, _, v in judged if b == book]
+        print(f"    {book}: {sum(v.flagged for v in mine)} of {len(mine)} flagged "
+              f"({100 * sum(v.flagged for v in mine) / len(mine):.2f}%), "
+              f"{sum(v.status == 'unverified' for v in mine)} unverified")
     ratios = sorted(x for r in records for x in r.get("pace_ratios", []))
     if ratios:
         print(f"  length per character over the unit's pace, {len(ratios)} sentences of "
@@ -276,6 +318,7 @@ def main() -> None:
         if args.save is not None:
             args.save.write_text(json.dumps(records))
         report_clean(records, chosen, args.show)
+        retake_clean(engine, Verifier(recognizer, chosen), records, args.max_takes)
     if args.damaged_sentences > 0:
         used = {name: 0 for name in units}
         for name, _, _ in pick(units, args.sentences):

@@ -24,10 +24,10 @@ SENTENCES = [
     "Yes.",
     "In 1984 he was 21.",
     "The old ferry came slowly into the harbour, and the lanterns swung in the wind.",
-    "No.",
+    "Huh!",
     "Mr. Smith went to St. James Street on the 3rd of May.",
     "She opened the letter, read it twice, and put it away without a word.",
-    "Go!",
+    "Stop!",
     "Nobody in the village had ever seen such a thing before.",
 ]
 DAMAGE = {0: Damage.DROP, 2: Damage.DROP_END, 4: Damage.BABBLE, 5: Damage.REPEAT, 7: Damage.SILENCE}
@@ -103,8 +103,9 @@ def test_one_call_checks_a_unit_and_retakes_what_was_not_heard(verifier: Verifie
     speaker = DamagingSpeaker(verify_models.piper(), SENTENCES, {2: Damage.DROP_END, 6: Damage.DROP})
     pieces = [speaker(i, 0) for i in range(len(SENTENCES))]
     unit = verify_unit_pieces(verifier, pieces, speaker.engine.sample_rate, SENTENCES, "en", speaker)
-    assert unit.flagged == [] and [r.takes for r in unit.results] == [1, 1, 2, 1, 1, 1, 2, 1]
-    assert unit.pieces[6].size > 0 and unit.first_check.flagged == [2, 6]
+    assert unit.flagged == [] and unit.first_check.flagged == [2, 6]
+    assert [r.takes > 1 for r in unit.results] == [i in (2, 6) for i in range(len(SENTENCES))]
+    assert unit.pieces[6].size > 0 and all(r.takes <= 3 for r in unit.results)
     assert unit.asr_seconds > unit.first_check.asr_seconds
     report = unit.verdicts[2].as_dict()
     assert report["passed"] is True and report["status"] == "passed" and report["heard"]

@@ -131,7 +131,8 @@ def test_availability_says_why_when_faster_whisper_is_missing(monkeypatch: pytes
 
 def test_a_misheard_rare_word_is_not_a_missing_word() -> None:
     expected = normalize_words("Tree stems consist mainly of xylem and phloem, as Woolnoth said.")
-    verdict = judge_sentence(expected, normalize_words("Tree stems consist mainly of xalom and flom, as will not said."))
+    said = "Tree stems consist mainly of xalom and flom, as will not said."
+    verdict = judge_sentence(expected, normalize_words(said))
     assert verdict.passed and verdict.missing_run == 0
 
 
@@ -143,7 +144,8 @@ def test_a_short_sentence_said_twice_is_a_repeat() -> None:
 
 
 def test_a_line_in_another_language_is_unverified_not_flagged() -> None:
-    sentences = ["The wind blew over the sea.", "Frisch weht der Wind", "Et O ces voix d'enfants, chantant dans la coupole!"]
+    sentences = ["The wind blew over the sea.", "Frisch weht der Wind",
+                 "Et O ces voix d'enfants, chantant dans la coupole!"]
     spans = [(0.0, 2.0), (2.3, 3.5), (3.8, 6.0)]
     words = heard("The wind blew over the sea.", 0.1, 1.9) + heard("First wait, dare when?", 2.4, 3.4) + \
         heard("A toe say wa dawn fawn shawn tawn don la cope pole", 3.9, 5.9)
@@ -154,7 +156,8 @@ def test_a_line_in_another_language_is_unverified_not_flagged() -> None:
 
 def test_a_repeat_with_a_misheard_word_is_still_a_repeat() -> None:
     expected = normalize_words("Sweet Thames, run softly, for I speak not loud or long.")
-    verdict = judge_sentence(expected, normalize_words("Sweet towns, sweet towns, run softly, for I speak not loud or long."))
+    said = "Sweet towns, sweet towns, run softly, for I speak not loud or long."
+    verdict = judge_sentence(expected, normalize_words(said))
     assert verdict.flagged and verdict.problem == "repeat"
     written_twice = normalize_words("Good night, ladies, good night, sweet ladies, good night, good night.")
     assert judge_sentence(written_twice, written_twice).passed

@@ -39,10 +39,18 @@ class Alignment:
         return sum(1 for i in self.heard_to_expected if i is None)
 
 
-def align_words(expected: Sequence[str], heard: Sequence[str]) -> Alignment:
-    """Monotone alignment of two lists of normalised words."""
+def align_words(expected: Sequence[str], heard: Sequence[str], exhaustive: bool = False) -> Alignment:
+    """Monotone alignment of two lists of normalised words.
+
+    ``exhaustive`` searches the whole of a small pair (one sentence) for the best
+    alignment instead of anchoring on exactly equal runs first, which can tie a
+    common word ("it") to the wrong place when words around it were misheard.
+    """
     e2h: list[Optional[int]] = [None] * len(expected)
     h2e: list[Optional[int]] = [None] * len(heard)
+    if exhaustive and len(expected) * len(heard) <= _MAX_CELLS:
+        _near_matches(expected, heard, 0, len(expected), 0, len(heard), e2h, h2e)
+        return Alignment(e2h, h2e)
     matcher = SequenceMatcher(None, list(expected), list(heard), autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
@@ -71,7 +79,7 @@ def _near_matches(expected: Sequence[str], heard: Sequence[str], i1: int, i2: in
                 continue
             moves = [((1, 0), _GAP), ((0, 1), _GAP)]
             if a < n and b < m and same_word(expected[i1 + a], heard[j1 + b]):
-                moves.append(((1, 1), _NEAR))
+                moves.append(((1, 1), 0.0 if expected[i1 + a] == heard[j1 + b] else _NEAR))
             if a + 1 < n and b < m and joined_same((expected[i1 + a], expected[i1 + a + 1]), heard[j1 + b]):
                 moves.append(((2, 1), _JOINED))
             if a < n and b + 1 < m and joined_same((heard[j1 + b], heard[j1 + b + 1]), expected[i1 + a]):

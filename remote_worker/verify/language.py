@@ -17,7 +17,8 @@ _FUNCTION_WORDS = {
     "en": "the and of to a in is was he she it you that with for his her not but they have had my me we at be i "
           "what do does did shall will would can could should may might must all this so on as are no there were one "
           "said an from by or if your when who which their them him us our then than out up down what how why where "
-          "here now very just well oh yes too into over only also any some",
+          "here now very just well oh yes too into over only also any some im ive id ill youre youve youll dont "
+          "cant wont isnt wasnt didnt doesnt its thats theres hes shes theyre weve were lets",
     "de": "der das und ist nicht ein eine einen zu du ich mein meine dein wo wie mit auf aus bin sich den dem des im "
           "und keine kein gar ihr sie wir uns nach bei",
     "fr": "le la les et est un une je tu mon ma mes ne pas que qui du des au aux il elle nous vous sur avec",

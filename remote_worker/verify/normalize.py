@@ -33,7 +33,7 @@ _EQUIVALENT = [
     {"saint", "street"}, {"missus", "misses", "mistress", "mrs"}, {"oh", "o", "zero", "owe"},
     {"okay", "ok"}, {"alright", "allright"}, {"ah", "aah", "ahh", "ha", "hah", "huh", "uh", "er", "eh"},
     {"oh", "ooh", "ow", "o"}, {"hm", "hmm", "mm", "mmm", "um", "umm", "mhm"}, {"yeah", "yea", "yes"},
-    {"no", "know"}, {"two", "to", "too"}, {"four", "for"}, {"one", "won"}, {"eight", "ate"},
+    {"no", "know", "now"}, {"two", "to", "too"}, {"four", "for"}, {"one", "won"}, {"eight", "ate"},
     {"there", "their"}, {"wright", "right", "write"},
 ]
 _NUMBER_WORDS = frozenset(

@@ -25,6 +25,9 @@ _FUNCTION_WORDS = frozenset(
     "is was be are were been am he she they we i you him her them us me my his their our your".split()
 )
 
+#: longest inserted window compared with the sentence's own words
+_LONGEST_WINDOW = 8
+
 Status = Literal["passed", "flagged", "unverified"]
 #: why a sentence was flagged: nothing heard, other words heard, a clause twice, words missing, words wrong,
 #: or far more speech than its words need
@@ -46,7 +49,7 @@ class Thresholds:
     #: ... with at least this many letters
     repeat_min_letters: int = 4
     #: a sentence lasting over this many times its unit's pace per character holds unheard speech
-    max_length_ratio: float = 1.4
+    max_length_ratio: float = 1.5
     #: ... judged only for sentences of at least this many characters (short ones vary too much)
     length_min_chars: int = 30
 
@@ -150,7 +153,8 @@ def _heard_more_often(expected: Sequence[str], heard: Sequence[str], limits: Thr
             # twice in a row, at most two words apart: a phrase misheard the same way all over the sentence is not
             if not any(b - a <= size + 2 for a, b in pairwise(starts)):
                 continue
-            written = sum(1 for b in range(len(expected) - size + 1) if tuple(expected[b:b + size]) == gram)
+            written = sum(1 for b in range(len(expected) - size + 1)
+                          if all(same_word(expected[b + k], gram[k]) for k in range(size)))
             if len(starts) > written:
                 return True
     return False
@@ -165,8 +169,9 @@ def _repeated(expected: Sequence[str], heard: Sequence[str], alignment: Alignmen
     shortest = min(limits.repeat_min_words, len(expected))
     for start, end in _inserted_runs(alignment):
         run = heard[start:end]
-        # a long inserted run may hold a repeat inside other noise: try every window of it
-        for size in range(len(run), shortest - 1, -1):
+        # a long inserted run may hold a repeat inside other noise: try its windows (a repeat longer than
+        # _LONGEST_WINDOW words shows in each of its windows, so longer ones need not be tried)
+        for size in range(min(len(run), _LONGEST_WINDOW), shortest - 1, -1):
             for begin in range(len(run) - size + 1):
                 window = run[begin:begin + size]
                 letters = min(limits.repeat_min_letters, sum(len(w) for w in expected))
@@ -191,7 +196,7 @@ def judge_sentence(
     """
     expected = list(expected)
     heard = [] if silent else list(heard)
-    alignment = align_words(expected, heard)
+    alignment = align_words(expected, heard, exhaustive=True)
     matched = alignment.matched
     inserted = alignment.inserted
     longer = max(len(expected), len(heard))

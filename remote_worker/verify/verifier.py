@@ -18,7 +18,7 @@ import numpy as np
 from ..sanity import SILENCE_RMS
 from .asr import Availability, RecognizerUnavailable, SpeechRecognizer, asr_availability
 from .normalize import TextNormalizer
-from .pace import flag_overlong, spoken_chars, unit_pace
+from .pace import flag_overlong, speech_length, spoken_chars, unit_pace
 from .unit import DEFAULT_TOLERANCE_S, judge_unit
 from .verdict import DEFAULT_THRESHOLDS, Thresholds, Verdict, unverified
 
@@ -42,7 +42,8 @@ class UnitCheck:
     reason: str = ""
     #: flagged sentences heard a second time on their own
     relistened: int = 0
-    #: the voice's pace measured on this unit (or the one given), for checking its retakes
+    #: the voice's pace (seconds per character's worth of speech) measured on this unit, or the one
+    #: given, for checking its retakes
     seconds_per_char: Optional[float] = None
 
     @property
@@ -124,7 +125,12 @@ def relisten_layout(audio: np.ndarray, sample_rate: int, timings: Sequence[tuple
 
 
 class Verifier:
-    """Hears units with one recogniser and judges them with one set of thresholds."""
+    """Hears units with one recogniser and judges them with one set of thresholds.
+
+    ``spoken_forms`` (the lexicon: written → spoken) apply to every unit; ``second_listen``
+    hears flagged sentences once more before they count as flagged. One verifier may
+    serve several engine replicas: recognition calls then take turns.
+    """
 
     def __init__(
         self,
@@ -198,6 +204,8 @@ class Verifier:
         ``seconds_per_char`` is the voice's pace (a unit's ``UnitCheck.seconds_per_char``) for
         audio too short to measure its own, such as a few retakes.
         """
+        if len(timings) != len(sentences):
+            raise ValueError(f"{len(sentences)} sentences but {len(timings)} timings")
         audio = np.asarray(samples, dtype=np.float32).reshape(-1)
         seconds = audio.size / sample_rate if sample_rate else 0.0
         if self.recognizer is None:
@@ -230,10 +238,12 @@ class Verifier:
         except Exception as exc:  # recognition must never fail the unit itself
             _LOG.warning("speech recognition failed: %s", exc)
             return self._cannot(sentences, f"speech recognition failed: {type(exc).__name__}: {exc}", seconds)
-        chars = [spoken_chars(normalizer.words(s)) for s in sentences]
-        measured = unit_pace(chars, timings, verdicts, self.limits)
+        words = [normalizer.words(s) for s in sentences]
+        chars = [spoken_chars(w) for w in words]
+        lengths = [speech_length(s, w) for s, w in zip(sentences, words)]
+        measured = unit_pace(chars, lengths, timings, verdicts, self.limits)
         pace = measured if measured is not None else seconds_per_char
-        verdicts = flag_overlong(verdicts, chars, timings, pace, self.limits)
+        verdicts = flag_overlong(verdicts, chars, lengths, timings, pace, self.limits)
         return UnitCheck(verdicts, heard_seconds, asr_seconds, transcript.text, relistened=len(again),
                          seconds_per_char=pace)
 
@@ -249,7 +259,8 @@ class Verifier:
         recogniser write words that were never spoken.
         """
         laid, order, spans = relisten_layout(audio, sample_rate, timings, flagged)
-        transcript = self.recognizer.transcribe(laid, sample_rate, language)  # type: ignore[union-attr]
+        transcript = self.recognizer.transcribe(laid, sample_rate, language,  # type: ignore[union-attr]
+                                                careful=True)
         verdicts = judge_unit(transcript.words, [sentences[k] for k in order], spans, normalizer=normalizer,
                               limits=self.limits, silent=silent_spans(laid, sample_rate, spans),
                               tolerance_s=self.tolerance_s)

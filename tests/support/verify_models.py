@@ -1,8 +1,9 @@
 """Real Piper and real Whisper ``tiny.en``, each loaded once per process for the verification tests.
 
-Both run on one thread, offline. Piper's takes are cached by text and pace, since
-the tests speak the same sentences clean, damaged and again. Callers skip when
-the recogniser cannot load here.
+Both run on one thread, offline. Piper speaks without sampling noise, so every run
+hears the same audio, and its takes are cached by text and pace, since the tests
+speak the same sentences clean, damaged and again. Callers skip when the
+recogniser cannot load here.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from remote_worker.engines.piper import PiperEngine
 from remote_worker.protocol import TTSConfig
 from remote_worker.verify import SpeechRecognizer, asr_availability, resolve_model
 
-__all__ = ["CachedEngine", "piper", "recognizer", "unavailable"]
+__all__ = ["CachedEngine", "SteadyPiper", "piper", "recognizer", "unavailable"]
 
 
 def unavailable() -> Optional[str]:
@@ -60,9 +61,30 @@ class CachedEngine(Engine):
         return self.inner.voice
 
 
+class SteadyPiper(PiperEngine):
+    """Piper without its sampling noise: the same text and pace give the same audio in every run.
+
+    Piper draws fresh noise on every call, so a real take now and then comes out a little
+    unclear and the recogniser a little unsure; tests that must pass every time speak steadily.
+    """
+
+    def synthesize(self, sentence: str, config: TTSConfig) -> np.ndarray:
+        from piper.config import SynthesisConfig
+
+        if self._voice is None:
+            raise RuntimeError("SteadyPiper is not loaded")
+        steady = SynthesisConfig(length_scale=config.length_scale, speaker_id=config.speaker_id,
+                                 noise_scale=0.0, noise_w_scale=0.0)
+        chunks = [c.audio_float_array for c in self._voice.synthesize(sentence, syn_config=steady)]
+        if not chunks:
+            return np.zeros(0, dtype=np.float32)
+        return np.concatenate(chunks).astype(np.float32).reshape(-1)
+
+
 @lru_cache(maxsize=1)
 def piper() -> CachedEngine:
-    engine = CachedEngine(PiperEngine(threads=1))
+    """Steady Piper on one thread, its takes cached."""
+    engine = CachedEngine(SteadyPiper(threads=1))
     engine.load()
     return engine
 
