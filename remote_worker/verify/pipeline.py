@@ -17,7 +17,11 @@ from .retake import DEFAULT_MAX_TAKES, SpeakTake, TakeResult, retake_flagged
 from .verdict import Verdict
 from .verifier import UnitCheck, Verifier
 
-__all__ = ["VerifiedUnit", "verify_unit_pieces"]
+__all__ = ["RETAKE_PACE_ALLOWANCE", "VerifiedUnit", "verify_unit_pieces"]
+
+#: retakes may be spoken at another pace (a new take of a steady engine): up to this much slower
+#: than the first takes is not taken for unheard speech
+RETAKE_PACE_ALLOWANCE = 1.1
 
 
 @dataclass(frozen=True)
@@ -58,10 +62,11 @@ def verify_unit_pieces(
     """
     cost = {"asr": 0.0, "audio": 0.0}
     first = verifier.check_takes(list(pieces), sample_rate, list(sentences), language, spoken_forms)
+    pace = None if first.seconds_per_char is None else first.seconds_per_char * RETAKE_PACE_ALLOWANCE
 
     def verify(ids: Sequence[int], audio: Sequence[np.ndarray]) -> Sequence[Verdict]:
         check = verifier.check_takes(audio, sample_rate, [sentences[i] for i in ids], language, spoken_forms,
-                                     first.seconds_per_char)
+                                     pace)
         cost["asr"] += check.asr_seconds
         cost["audio"] += check.audio_seconds
         return check.verdicts
