@@ -116,7 +116,7 @@ def hear_clean(engine: PiperEngine, recognizer: SpeechRecognizer, wanted: int, u
         if again:
             rate = engine.sample_rate
             laid, order, spans = relisten_layout(samples, rate, timings, again)
-            second = recognizer.transcribe(laid, rate, "en")
+            second = recognizer.transcribe(laid, rate, "en", careful=True)  # as Verifier's second listen
             record["second"] = {"index": order, "flagged": again, "timings": spans,
                                 "silent": silent_spans(laid, rate, spans), "words": [asdict(w) for w in second.words]}
             record["asr_s"] += second.asr_seconds
