@@ -14,6 +14,8 @@ CORE_MODULES = [
     "tui.core.session", "tui.core.state", "tui.core.commands", "tui.core.attempts", "tui.core.run_commands",
     "tui.core.encoding", "tui.core.telemetry", "tui.core.planning", "tui.core.recording", "tui.core.voices",
     "tui.core.waiting", "tui.book.fb2", "tui.book.matter",
+    "tui.core.outcome", "tui.core.control", "tui.core.ledger", "tui.core.tasks", "tui.core.workers",
+    "tui.core.supervision", "tui.core.checks", "tui.core.progress_models",
 ]
 
 
@@ -43,7 +45,8 @@ def test_core_imports_without_textual() -> None:
 
 def test_worker_imports_nothing_from_tui() -> None:
     modules = ["remote_worker", "remote_worker.protocol", "remote_worker.app", "remote_worker.cli",
-               "remote_worker.engines", "remote_worker.engines.piper"]
+               "remote_worker.engines", "remote_worker.engines.piper", "remote_worker.verifying",
+               "remote_worker.verify"]
     result = _import_with_blocked("tui", modules)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == f"ok {len(modules)}"
