@@ -1,6 +1,6 @@
 """64 workers against one orchestrator: its CPU stays under one core and its memory bounded.
 
-Runs ``--workers`` tone-engine worker apps (bench/_tone_workers.py, a few per process, each
+Runs ``--workers`` tone-engine worker apps (tests/support/tone_workers.py, a few per process, each
 making audio at ``--speed`` x real time so a unit takes seconds) as a static cluster, and
 drives a real RunSession over a generated book in this process. Prints this process's CPU
 per phase (getrusage RUSAGE_SELF; workers and ffmpeg are other processes) and its RSS, with
@@ -19,9 +19,9 @@ import asyncio
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _orchestrator_load import load_parser, measured_run, print_report  # noqa: E402
+from tests.support.orchestrator_load import load_parser, measured_run, print_report  # noqa: E402
 
 
 async def main() -> int:

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _orchestrator_load import ToneWorkers  # noqa: E402
+from tests.support.orchestrator_load import ToneWorkers  # noqa: E402
 
 
 async def trial(base: str, clients: int, rounds: int, lo: float, hi: float, expiry: float) -> tuple[int, dict]:

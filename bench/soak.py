@@ -1,6 +1,6 @@
 """Soak: a 100 k-word book through 8 fast workers leaves the orchestrator under 300 MB, with no leaks.
 
-Runs ``--workers`` tone-engine worker apps (bench/_tone_workers.py, in other processes) as a
+Runs ``--workers`` tone-engine worker apps (tests/support/tone_workers.py, in other processes) as a
 static cluster and drives a real RunSession over a generated book in this process. Pass/fail:
 RSS at the end < ``--rss-goal`` MB (peak VmHWM printed too), the same open file descriptors
 after the run as before it (/proc/self/fd), and no child processes of this one left alive.
@@ -14,9 +14,9 @@ import asyncio
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _orchestrator_load import leaked_fds, load_parser, measured_run, print_report  # noqa: E402
+from tests.support.orchestrator_load import leaked_fds, load_parser, measured_run, print_report  # noqa: E402
 
 
 async def main() -> int:

@@ -33,9 +33,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
-from _worker_helpers import SENTENCES, start_worker  # noqa: E402
+from tests.support.worker_helpers import SENTENCES, start_worker  # noqa: E402
 
 GOAL_P99_MS = 100.0
 

@@ -11,7 +11,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from tests._assembly_helpers import (
+from tests.support.assembly_helpers import (
     MARKER_AT,
     book_meta,
     chapter_starts,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tui.assembly.ffmpeg as ffmpeg_module
-from tests._assembly_helpers import attached_pictures, audio_tags, book_meta, chapter_starts, ffprobe, jpeg_cover, tone_book
+from tests.support.assembly_helpers import attached_pictures, audio_tags, book_meta, chapter_starts, ffprobe, jpeg_cover, tone_book
 from tui.assembly import AssemblyError, ChapterAudio, ChapterEncoder, UnitAudio, assemble, find_ffmpeg, finish_audiobook
 from tui.assembly.formats import FORMATS
 from tui.assembly.parts import encode_part

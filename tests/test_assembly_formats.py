@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests._assembly_helpers import (
+from tests.support.assembly_helpers import (
     MARKER_AT,
     attached_pictures,
     audio_tags,

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests._assembly_helpers import (
+from tests.support.assembly_helpers import (
     MARKER_AT,
     attached_pictures,
     audio_tags,

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from tests._assembly_helpers import audio_tags, book_meta, chapter_titles, ffprobe, tone_book
+from tests.support.assembly_helpers import audio_tags, book_meta, chapter_titles, ffprobe, tone_book
 from tui.assembly import assemble
 from tui.assembly.ffmetadata import ChapterMark, render_ffmetadata
 from tui.assembly.filenames import safe_filename

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests._assembly_helpers import (
+from tests.support.assembly_helpers import (
     MARKER_AT,
     book_meta,
     chapter_starts,

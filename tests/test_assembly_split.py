@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests._assembly_helpers import (
+from tests.support.assembly_helpers import (
     MARKER_AT,
     attached_pictures,
     audio_tags,

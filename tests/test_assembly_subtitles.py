@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests._assembly_helpers import book_meta, chapter_starts, ffprobe, subtitle_cues, tone_book
+from tests.support.assembly_helpers import book_meta, chapter_starts, ffprobe, subtitle_cues, tone_book
 from tui.assembly import ChapterEncoder, Cue, finish_audiobook
 from tui.assembly.subtitles import render_srt, render_vtt
 

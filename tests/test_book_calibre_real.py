@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from _book_helpers import (
+from tests.support.book_helpers import (
     SE_COLOPHON_TEXT,
     SE_ENDNOTE_TEXT,
     SE_IMPRINT_TEXT,
@@ -170,7 +170,7 @@ def test_fb2_is_read_without_calibre(converted, monkeypatch, tmp_path):
 def test_garbage_in_a_calibre_format_is_one_line_and_exit_2(tmp_path, suffix):
     import sys
 
-    from _worker_helpers import REPO_ROOT
+    from tests.support.worker_helpers import REPO_ROOT
     from tui.book.model import BookError
 
     path = tmp_path / f"garbage{suffix}"

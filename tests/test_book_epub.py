@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from _book_helpers import (
+from tests.support.book_helpers import (
     COPYRIGHT_TEXT,
     COVER_PNG,
     FOOTNOTE_TEXT,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from _book_helpers import COVER_PNG
+from tests.support.book_helpers import COVER_PNG
 from tui.book.ingest import SUPPORTED_SUFFIXES, load_book
 from tui.book.matter import drop_unmarked_matter
 from tui.book.model import Book, BookError, BookMeta, Chapter

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from _book_helpers import CONTAINER, crafted_epub, opf, write_zip, xhtml
+from tests.support.book_helpers import CONTAINER, crafted_epub, opf, write_zip, xhtml
 from tui.book.archive import EpubArchive
 from tui.book.ingest import load_book
 from tui.book.model import BookError
@@ -203,7 +203,7 @@ def test_mutated_books_never_raise_anything_but_book_error(tmp_path):
     import io
     import random
 
-    from _book_helpers import make_epub2, make_epub3
+    from tests.support.book_helpers import make_epub2, make_epub3
 
     sources = [make_epub3(tmp_path / "a.epub").read_bytes(), make_epub2(tmp_path / "b.epub").read_bytes()]
     rng = random.Random(20240601)

@@ -1,7 +1,7 @@
 """Every shared EPUB and every hostile file: read and planned into units, or refused in one line,
 in bounded time and memory, writing nothing anywhere; and the same through ``python -m tui``.
 
-Each file is read in a fresh process (tests/_ingest_probe.py) so its peak memory is its own;
+Each file is read in a fresh process (tests/support/ingest_probe.py) so its peak memory is its own;
 HOME, TMPDIR and the working folder are empty folders that must still be empty afterwards.
 Bounds are generous safety nets against hangs and inflation, not speed claims.
 """
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from _book_helpers import SHARED_BOOKS
-from _hostile_books import HOSTILE
-from _worker_helpers import REPO_ROOT
+from tests.support.book_helpers import SHARED_BOOKS
+from tests.support.hostile_books import HOSTILE
+from tests.support.worker_helpers import REPO_ROOT
 
 MAX_SECONDS = 150
 MAX_RSS_GROWTH_MB = 512
@@ -58,7 +58,7 @@ def _run(args: list[str], tmp_path: Path, book: Path) -> subprocess.CompletedPro
 
 
 def _probe(book: Path, tmp_path: Path) -> dict:
-    result = _run([str(REPO_ROOT / "tests" / "_ingest_probe.py"), str(book)], tmp_path, book)
+    result = _run([str(REPO_ROOT / "tests" / "support" / "ingest_probe.py"), str(book)], tmp_path, book)
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 1, result.stdout[-2000:]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from _book_helpers import make_prose_epub
+from tests.support.book_helpers import make_prose_epub
 from tui.book.ingest import load_book
 from tui.book.model import BookError
 

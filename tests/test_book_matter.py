@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from _book_helpers import (
+from tests.support.book_helpers import (
     SE_CHAPTERS,
     SE_COLOPHON_TEXT,
     SE_ENDNOTE_TEXT,

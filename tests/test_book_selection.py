@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from _book_helpers import SHARED_BOOKS, make_epub3
+from tests.support.book_helpers import SHARED_BOOKS, make_epub3
 from tui.book.fingerprint import book_fingerprint
 from tui.book.ingest import load_book
 from tui.book.listing import format_chapter_list

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from _book_helpers import SHARED_BOOKS
+from tests.support.book_helpers import SHARED_BOOKS
 from tui.book.ingest import load_book
 from tui.book.model import Book, BookError
 

@@ -216,7 +216,7 @@ def test_declaring_an_offer_without_its_method_fails_at_definition() -> None:
 
 
 def test_every_source_in_the_project_declares_what_it_implements() -> None:
-    from _session_helpers import Proxied  # noqa: F401 - a test source too
+    from tests.support.session_helpers import Proxied  # noqa: F401 - a test source too
     from tui.core.local import LocalCluster
     from tui.core.static import StaticCluster
     from tui.ssh.cluster import SshCluster

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from _worker_helpers import REPO_ROOT
+from tests.support.worker_helpers import REPO_ROOT
 from tui.core.static import StaticCluster, cleartext_token_warning
 
 

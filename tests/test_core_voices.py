@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from _worker_helpers import serve_in_thread
+from tests.support.worker_helpers import serve_in_thread
 from remote_worker.app import create_app
 from remote_worker.engines import PiperEngine
 from tui.core.client import WorkerClient

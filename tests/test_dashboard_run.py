@@ -30,9 +30,9 @@ from tui.dashboard.screens.detail import WorkerDetail
 from tui.dashboard.widgets.chapters import ChaptersTable
 from tui.dashboard.widgets.workers import WorkersTable
 
-from _fault_proxy import FaultRule
-from _session_helpers import Proxied
-from _probe import ffprobe
+from tests.support.fault_proxy import FaultRule
+from tests.support.session_helpers import Proxied
+from tests.support.probe import ffprobe
 
 pytestmark = pytest.mark.slow
 

@@ -26,9 +26,9 @@ from tui.core.scheduler import SchedulerConfig
 from tui.core.session import RunSession
 from tui.sample import SAMPLE_CHAPTERS
 
-from _fault_proxy import FaultRule
-from _probe import chapter_spans, ffprobe
-from _session_helpers import Proxied, Recorder
+from tests.support.fault_proxy import FaultRule
+from tests.support.probe import chapter_spans, ffprobe
+from tests.support.session_helpers import Proxied, Recorder
 
 pytestmark = pytest.mark.slow
 

@@ -7,17 +7,14 @@ bench/cluster_load.py, bench/soak.py) measure and print the numbers.
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
-from _orchestrator_load import leaked_fds, measured_run  # noqa: E402
-from status_poll_load import RawClient, keep_busy, one_window  # noqa: E402
-
-from _worker_helpers import start_worker  # noqa: E402
+from bench.status_poll_load import RawClient, keep_busy, one_window
+from tests.support.orchestrator_load import leaked_fds, measured_run
+from tests.support.worker_helpers import start_worker
 
 
 async def test_tone_cluster_run_leaves_no_fds_or_children(tmp_path: Path) -> None:

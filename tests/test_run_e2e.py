@@ -25,9 +25,9 @@ from tui.core.session import run_book
 from tui.core.scheduler import SchedulerConfig
 from tui.sample import SAMPLE_CHAPTERS
 
-from _fault_proxy import FaultRule
-from _session_helpers import Proxied
-from _probe import chapter_spans, ffprobe
+from tests.support.fault_proxy import FaultRule
+from tests.support.session_helpers import Proxied
+from tests.support.probe import chapter_spans, ffprobe
 
 pytestmark = pytest.mark.slow
 

@@ -22,9 +22,9 @@ from tui.core.options import RunOptions
 from tui.core.scheduler import SchedulerConfig
 from tui.core.session import RunSession
 
-from _fault_proxy import FaultRule
-from _session_helpers import Proxied as _Proxied, Recorder
-from _probe import chapter_spans, ffprobe
+from tests.support.fault_proxy import FaultRule
+from tests.support.session_helpers import Proxied as _Proxied, Recorder
+from tests.support.probe import chapter_spans, ffprobe
 
 pytestmark = pytest.mark.slow
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from _netns import NsNet, bootstrapped, write_inventory
-from _netns import inventory_path, ssh_net, wheelhouse_dir  # noqa: F401 - fixtures
+from tests.support.netns import NsNet, bootstrapped, write_inventory
+from tests.support.netns import inventory_path, ssh_net, wheelhouse_dir  # noqa: F401 - fixtures
 from tui.ssh import commands
 from tui.ssh.cli import bootstrap_command, logs_command, status_command, stop_command
 from tui.ssh.inventory import load_inventory

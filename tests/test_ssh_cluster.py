@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from _netns import NsNet, write_inventory
-from _netns import inventory_path, ssh_net, wheelhouse_dir  # noqa: F401 - fixtures
+from tests.support.netns import NsNet, write_inventory
+from tests.support.netns import inventory_path, ssh_net, wheelhouse_dir  # noqa: F401 - fixtures
 from tui.core.cluster import ClusterError, WorkerSource
 from tui.ssh.cluster import SshCluster
 from tui.ssh.connection import KEEPALIVE_COUNT_MAX, KEEPALIVE_INTERVAL
@@ -236,7 +236,7 @@ async def _pause_through(ssh_net: NsNet, wheelhouse_dir: Path, inventory_path: P
                          tmp_path: Path, name: str, fault) -> None:
     """Run the book; after h2 finished a unit, pause, apply ``fault`` to h2, wait until h2 is back, resume:
     the book completes and h2 does units again after it came back."""
-    from _session_helpers import Recorder
+    from tests.support.session_helpers import Recorder
     from tui.core import commands as cmd
     from tui.core import events as ev
     from tui.core.options import RunOptions

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from _netns import NsNet, write_inventory
-from _netns import ssh_net  # noqa: F401 - fixture
+from tests.support.netns import NsNet, write_inventory
+from tests.support.netns import ssh_net  # noqa: F401 - fixture
 from tui.ssh.cli import status_command
 from tui.ssh.connection import HostKeyRefused, HostUnreachable, connect_host, run_command
 from tui.ssh.inventory import load_inventory

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from _book_helpers import SHARED_BOOKS, make_epub2, make_epub3, make_prose_epub, make_single_file_epub
+from tests.support.book_helpers import SHARED_BOOKS, make_epub2, make_epub3, make_prose_epub, make_single_file_epub
 from tui.book.ingest import load_book
 from tui.book.lexicon import load_lexicon
 from tui.book.normalize import normalize_text

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from _book_helpers import SHARED_BOOKS, make_prose_epub
+from tests.support.book_helpers import SHARED_BOOKS, make_prose_epub
 from tui.book.ingest import load_book
 from tui.book.units import PROFILE_MAX_CHARS, SizeProfile, make_units, size_profile, units_target_for
 from tui.core.options import RunOptions

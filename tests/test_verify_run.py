@@ -28,7 +28,7 @@ from tui.core.session import RunSession
 from tui.core.static import StaticCluster
 from tui.frontends.headless import format_summary
 
-from _worker_helpers import serve_in_thread
+from tests.support.worker_helpers import serve_in_thread
 
 pytestmark = pytest.mark.skipif(unavailable() is not None, reason=f"no offline recogniser: {unavailable()}")
 

@@ -12,7 +12,7 @@ import httpx
 import numpy as np
 import pytest
 
-from _worker_helpers import (
+from tests.support.worker_helpers import (
     SEED_REQUEST,
     SENTENCES,
     decode_audio,

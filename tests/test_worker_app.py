@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from _worker_helpers import SEED_REQUEST, decode_base64_audio, http_client, serve_in_thread
+from tests.support.worker_helpers import SEED_REQUEST, decode_base64_audio, http_client, serve_in_thread
 from remote_worker.app import create_app
 from remote_worker.workdir import TEMP_PREFIX
 from remote_worker.engines import EngineError, PiperEngine, get_engine

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from _worker_helpers import SEED_REQUEST, decode_audio, http_client, start_worker
+from tests.support.worker_helpers import SEED_REQUEST, decode_audio, http_client, start_worker
 
 TOKEN = secrets.token_urlsafe(24)
 

@@ -14,7 +14,7 @@ import time
 import httpx
 import pytest
 
-from _worker_helpers import SENTENCES, http_client, start_worker
+from tests.support.worker_helpers import SENTENCES, http_client, start_worker
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from _worker_helpers import REPO_ROOT, http_client, start_worker
+from tests.support.worker_helpers import REPO_ROOT, http_client, start_worker
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from _worker_helpers import decode_audio
+from tests.support.worker_helpers import decode_audio
 from remote_worker.audio import assemble, encode, silence_samples
 from remote_worker.downloads import DownloadStore
 from remote_worker.engines import get_engine

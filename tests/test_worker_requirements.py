@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from _worker_helpers import REPO_ROOT
+from tests.support.worker_helpers import REPO_ROOT
 from remote_worker.requirements import (
     ENGINE_REQUIREMENTS,
     VERIFY_REQUIREMENTS,

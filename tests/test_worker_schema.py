@@ -19,8 +19,8 @@ from typing import Optional
 
 import pytest
 
-from _tone_engine import ToneEngine
-from _worker_helpers import http_client, serve_in_thread
+from tests.support.tone_engine import ToneEngine
+from tests.support.worker_helpers import http_client, serve_in_thread
 from remote_worker.app import create_app
 
 pytest.importorskip("schemathesis", reason="schemathesis is in the [test] extra")

@@ -1,4 +1,4 @@
-"""Replies of our worker validate against the design's own models (tests/_seed_models.py).
+"""Replies of our worker validate against the design's own models (tests/support/seed_models.py).
 
 Without a GPU: a real ``python -m remote_worker`` process with real Piper. With a GPU: the same app
 in uvicorn with NVML replaced at our own seam (``remote_worker.app.GpuProbe``) by a probe reporting
@@ -12,9 +12,9 @@ import base64
 import pytest
 
 import remote_worker.app as worker_app
-from _seed_models import ChapterRequest, ChapterResponse, HealthResponse, StatusResponse
-from _tone_engine import ToneEngine
-from _worker_helpers import SEED_REQUEST, http_client, serve_in_thread, start_worker
+from tests.support.seed_models import ChapterRequest, ChapterResponse, HealthResponse, StatusResponse
+from tests.support.tone_engine import ToneEngine
+from tests.support.worker_helpers import SEED_REQUEST, http_client, serve_in_thread, start_worker
 from remote_worker.gpu import GpuProbe, GpuSnapshot
 from remote_worker.protocol import StatusResponse as OurStatus
 

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from _worker_helpers import http_client, metric_value, serve_in_thread
+from tests.support.worker_helpers import http_client, metric_value, serve_in_thread
 from remote_worker.app import check_limits, create_app
 from remote_worker.engines import PiperEngine
 from remote_worker.protocol import SENTENCE_PATTERN, ProcessChapterRequest

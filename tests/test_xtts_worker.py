@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from _worker_helpers import decode_base64_audio, http_client, metric_value, serve_in_thread, start_worker
+from tests.support.worker_helpers import decode_base64_audio, http_client, metric_value, serve_in_thread, start_worker
 
 
 def _xtts_missing() -> str:
@@ -194,7 +194,7 @@ def test_built_in_speaker_and_refusals(served):
 
 def test_seed_request_works_on_xtts(served):
     client, _, _ = served
-    from _worker_helpers import SEED_REQUEST
+    from tests.support.worker_helpers import SEED_REQUEST
 
     r = client.post("/process_chapter", json=SEED_REQUEST)
     assert r.status_code == 200, r.text
@@ -273,7 +273,7 @@ def test_worker_process_loads_replicas_and_refuses_a_download_without_the_licenc
     import subprocess
     import sys
 
-    from _worker_helpers import REPO_ROOT
+    from tests.support.worker_helpers import REPO_ROOT
 
     with start_worker("--engine", "xtts", "--model-dir", str(tiny_model), "--replicas", "2",
                       "--device", "cpu", "--threads", "1") as worker:

@@ -36,7 +36,7 @@ __all__ = [
     "http_client",
 ]
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 #: The request body exactly as SEED_API.md shows it.
 SEED_REQUEST = {

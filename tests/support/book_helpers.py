@@ -10,7 +10,7 @@ from typing import Iterable, Optional, Union
 
 from ebooklib import epub
 
-SHARED_BOOKS = Path(__file__).resolve().parents[2] / "shared" / "books"
+SHARED_BOOKS = Path(__file__).resolve().parents[3] / "shared" / "books"
 
 CONTAINER = (
     '<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">'

@@ -36,7 +36,7 @@ __all__ = [
     "bootstrapped",
 ]
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SSHD = "/usr/sbin/sshd"
 HOST_NAMES = ("h1", "h2", "h3")
 

@@ -25,11 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
-from _book_helpers import make_prose_epub  # noqa: E402
+from tests.support.book_helpers import make_prose_epub  # noqa: E402
 
 from tui.core import events as ev  # noqa: E402
 from tui.core.options import RunOptions  # noqa: E402
@@ -64,7 +63,7 @@ def make_book(path: Path, words: int, chapters: int = 20, seed: int = 7) -> tupl
 
 
 class ToneWorkers:
-    """``procs`` processes of bench/_tone_workers.py hosting ``count`` worker apps in all."""
+    """``procs`` processes of tests/support/tone_workers.py hosting ``count`` worker apps in all."""
 
     def __init__(self, count: int, procs: int, speed: Optional[float], rate: int) -> None:
         self.procs: list[subprocess.Popen] = []
@@ -73,7 +72,7 @@ class ToneWorkers:
         for n in per:
             if not n:
                 continue
-            args = [sys.executable, str(ROOT / "bench" / "_tone_workers.py"), "--count", str(n), "--rate", str(rate)]
+            args = [sys.executable, str(ROOT / "tests" / "support" / "tone_workers.py"), "--count", str(n), "--rate", str(rate)]
             if speed is not None:
                 args += ["--speed", str(speed)]
             self.procs.append(subprocess.Popen(args, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

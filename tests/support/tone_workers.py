@@ -5,7 +5,7 @@ server on its own loopback port; all the servers share one event loop, so 64 wor
 few processes rather than 64. Prints ``E2A_TONE_PORTS=p1,p2,...`` once every server is up and
 serves until stdin closes or SIGTERM/SIGINT arrives.
 
-    python bench/_tone_workers.py --count 16 [--speed 1.0] [--rate 8000]
+    python tests/support/tone_workers.py --count 16 [--speed 1.0] [--rate 8000]
 """
 
 from __future__ import annotations
@@ -21,11 +21,10 @@ from pathlib import Path
 
 import uvicorn
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # run as a script by the load tests and benches
 
-from _tone_engine import ToneEngine  # noqa: E402
+from tests.support.tone_engine import ToneEngine  # noqa: E402
 
 from remote_worker.app import create_app  # noqa: E402
 

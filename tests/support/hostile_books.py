@@ -9,7 +9,7 @@ import zlib
 from pathlib import Path
 from typing import Callable, Union
 
-from _book_helpers import CONTAINER, crafted_epub, opf, write_zip, xhtml
+from tests.support.book_helpers import CONTAINER, crafted_epub, opf, write_zip, xhtml
 
 __all__ = ["HOSTILE", "write_sparse_stored_zip"]
 

@@ -11,7 +11,7 @@ from tui.core import events as ev
 from tui.core.cluster import Offer, WorkerEndpoint, WorkerSource
 from tui.core.local import LocalCluster
 
-from _fault_proxy import FaultProxy, FaultRule
+from tests.support.fault_proxy import FaultProxy, FaultRule
 
 __all__ = ["Recorder", "Proxied"]
 
