@@ -216,10 +216,16 @@ async def test_cutting_a_host_mid_run_still_completes_the_book(ssh_net: NsNet, w
     assert sorted(started) == sorted(ended) and len(set(ended)) == len(ended)
 
 
-def test_cli_converts_on_the_inventory_hosts_and_resumes(ssh_net: NsNet, inventory_path: Path,
+def test_cli_converts_on_the_inventory_hosts_and_resumes(ssh_net: NsNet, inventory_path: Path, wheelhouse_dir: Path,
                                                          sample_epub: Path, tmp_path: Path) -> None:
+    import asyncio
     import sys
 
+    from tui.ssh import commands
+
+    # --no-bootstrap uses the workers that run: start them here, whatever earlier tests left behind
+    recaps = asyncio.run(commands.bootstrap(load_inventory(inventory_path), wheelhouse=wheelhouse_dir))
+    assert all(r.ok for r in recaps), [(r.host, r.state, r.message) for r in recaps]
     output = tmp_path / "cli.m4b"
     cmd = [sys.executable, "-m", "tui", "--no-tui", str(sample_epub), "-o", str(output),
            "-i", str(inventory_path), "--no-bootstrap", "--unit-chars", "300"]
