@@ -11,6 +11,7 @@ repaired within the take limit, and the damaged takes that were kept as passed
 
     python bench/verify_calibrate.py [--sentences 1000] [--damaged-sentences 300] [--save FILE]
     python bench/verify_calibrate.py --load FILE        # thresholds again, without speaking or hearing
+    python bench/verify_calibrate.py --load FILE --retake-loaded --damaged-only   # after a change of rules
 
 Costly: about an hour of speech is synthesised and heard on one thread each. Run it on a quiet machine.
 """
@@ -298,28 +299,35 @@ def main() -> None:
     parser.add_argument("--show", type=int, default=25, help="flagged clean / missed damaged sentences to list")
     parser.add_argument("--save", type=Path, default=None, help="write what was heard on clean speech here")
     parser.add_argument("--load", type=Path, default=None, help="judge a saved hearing again; speak nothing")
+    parser.add_argument("--retake-loaded", action="store_true",
+                        help="with --load: speak and hear again the clean sentences it flags (what the user sees)")
+    parser.add_argument("--damaged-only", action="store_true",
+                        help="only the damaged units (after the units --sentences would take)")
     args = parser.parse_args()
     chosen = Thresholds()
 
-    if args.load is not None:
-        report_clean(json.loads(args.load.read_text()), chosen, args.show)
-        return
+    started = time.monotonic()
+    records = json.loads(args.load.read_text()) if args.load is not None else None
+    if records is not None:
+        report_clean(records, chosen, args.show)
+        if not (args.retake_loaded or args.damaged_only):
+            return
     paths = args.books or [Path(p) for p in sorted(glob.glob(str(BOOKS / "*.epub")))]
     if not paths:
         raise SystemExit(f"no books: pass --books or put EPUBs in {BOOKS}")
-    started = time.monotonic()
     engine = PiperEngine(threads=args.threads)
     engine.load()
     recognizer = SpeechRecognizer(threads=args.threads)
     recognizer.load()
-    units = book_units(paths, args.unit_chars)
-    if args.sentences > 0:
-        records = hear_clean(engine, recognizer, args.sentences, units)
+    if records is None and args.sentences > 0 and not args.damaged_only:
+        records = hear_clean(engine, recognizer, args.sentences, book_units(paths, args.unit_chars))
         if args.save is not None:
             args.save.write_text(json.dumps(records))
         report_clean(records, chosen, args.show)
+    if records is not None and (args.load is None or args.retake_loaded):
         retake_clean(engine, Verifier(recognizer, chosen), records, args.max_takes)
-    if args.damaged_sentences > 0:
+    if args.damaged_sentences > 0 and (args.load is None or args.damaged_only):
+        units = book_units(paths, args.unit_chars)
         used = {name: 0 for name in units}
         for name, _, _ in pick(units, args.sentences):
             used[name] += 1

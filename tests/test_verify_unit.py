@@ -171,3 +171,8 @@ def test_a_second_listen_hears_each_flagged_run_after_the_sentence_before_it() -
     laid, order, spans = relisten_layout(audio, rate, timings, [2])
     assert order == [1, 2] and spans == [(0.0, 1.5), (2.0, 3.5)]
     assert laid[0] == 150 and laid[349] == 499 and laid.size == 350 + int(TAKE_GAP_S * rate)
+
+
+def test_a_dropped_ending_is_not_hidden_by_joining_a_short_word_onto_a_long_one() -> None:
+    verdict = judge_sentence(normalize_words("I'm suffering, I'm longing!"), normalize_words("I'm suffering."))
+    assert verdict.flagged and verdict.matched_words == 2

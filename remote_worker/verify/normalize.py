@@ -150,6 +150,7 @@ def joined_same(parts: tuple[str, ...], whole: str) -> bool:
     joined = "".join(parts)
     if joined == whole:
         return True
-    if min(len(joined), len(whole)) < 5:
+    # about as long as the whole: "suffering" + "im" is not "suffering", however alike the letters
+    if min(len(joined), len(whole)) < 5 or abs(len(joined) - len(whole)) > max(1, len(whole) // 6):
         return False
     return SequenceMatcher(None, joined, whole, autojunk=False).ratio() >= 0.85 or _sound_alike(joined, whole)

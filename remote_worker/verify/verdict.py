@@ -150,8 +150,8 @@ def _heard_more_often(expected: Sequence[str], heard: Sequence[str], limits: Thr
             if sum(len(w) for w in gram) >= limits.repeat_min_letters and any(w not in _FUNCTION_WORDS for w in gram):
                 where.setdefault(gram, []).append(begin)
         for gram, starts in where.items():
-            # twice in a row, at most two words apart: a phrase misheard the same way all over the sentence is not
-            if not any(b - a <= size + 2 for a, b in pairwise(starts)):
+            # twice in a row (at most one word between): a phrase misheard the same way elsewhere is not
+            if not any(b - a <= size + 1 for a, b in pairwise(starts)):
                 continue
             written = sum(1 for b in range(len(expected) - size + 1)
                           if all(same_word(expected[b + k], gram[k]) for k in range(size)))
