@@ -21,6 +21,7 @@ KEY_HELP = (
     ("d / u", "drain / undrain the selected worker"),
     ("b", "bootstrap the selected worker's host again"),
     ("o", "sort the focused table by its next column (or click a header; again reverses)"),
+    ("f", "list the flagged sentences (--verify): enter plays one, r speaks it again"),
     ("s", "stop: finish work in flight, write the partial book"),
     ("q", "quit (asks while work is in flight; finished units are kept, a rerun resumes)"),
     ("ctrl+p", "command palette"),
