@@ -7,6 +7,7 @@ colour and blocks, and can be tested without an app.
 
 from __future__ import annotations
 
+import math
 from typing import Iterable, Optional
 
 from rich.text import Text
@@ -19,7 +20,10 @@ __all__ = [
     "memory",
     "state_text",
     "speed",
+    "verified_percent",
+    "flagged_count",
     "STATE_STYLES",
+    "FLAGGED_STYLE",
 ]
 
 #: One style per state word; plain ANSI names read in both the light and the dark theme.
@@ -30,6 +34,9 @@ STATE_STYLES = {
     "failed": "bold red", "quarantined": "bold red", "down": "bold red", "unreachable": "bold red",
     "aborted": "bold red", "partial": "yellow", "stopped": "yellow", "changed": "cyan", "ok": "green",
 }
+
+#: a flagged sentence: worth a listen, not a failure (the book is still complete)
+FLAGGED_STYLE = "bold yellow"
 
 _SPARKS = "▁▂▃▄▅▆▇█"
 
@@ -67,3 +74,15 @@ def state_text(state: str) -> Text:
 
 def speed(x_real_time: float) -> str:
     return f"{x_real_time:.1f}×" if x_real_time > 0 else MISSING
+
+
+def verified_percent(percent: Optional[float]) -> Text:
+    """Share of checked sentences heard as written, rounded down: one flagged sentence in 300 is not 100%."""
+    if percent is None:
+        return Text(MISSING, style="dim")
+    shown = math.floor(percent)
+    return Text(f"{shown}%", style="green" if shown == 100 else "")
+
+
+def flagged_count(count: int) -> Text:
+    return Text(str(count), style=FLAGGED_STYLE if count else "dim")

@@ -61,7 +61,7 @@ class BookHeader(Line):
 
 
 def progress_line(state: RunState) -> Text:
-    """``12/40 units · 0:42 elapsed · ETA 1:10 · 8.2× real time`` (plus failures and reuse)."""
+    """``12/40 units · 0:42 elapsed · ETA 1:10 · 8.2× real time`` (plus verification, failures and reuse)."""
     o = state.overall
     parts = [f"{o.units_done}/{o.units_total} units", f"{format_duration(state.elapsed())} elapsed"]
     if o.phase == "assembling" and o.segments_total:
@@ -70,6 +70,11 @@ def progress_line(state: RunState) -> Text:
         parts.append(f"ETA {format_duration(state.eta())}")
     parts.append(f"{state.speed():.1f}× real time")
     text = Text(" · ".join(parts), no_wrap=True, overflow="ellipsis")
+    checked = o.sentences_passed + o.sentences_flagged
+    if checked:
+        text.append(f" · {o.sentences_passed}/{checked} verified")
+        if o.sentences_flagged:
+            text.append(f" · {o.sentences_flagged} flagged", style=fmt.FLAGGED_STYLE)
     if o.units_reused:
         text.append(f" · {o.units_reused} reused", style="dim")
     if o.units_failed or o.units_quarantined:

@@ -12,7 +12,7 @@ from ...core.state import RunState
 from ...frontends.format import format_duration, unit_label
 from .. import format as fmt
 
-__all__ = ["SummaryPanel", "summary_renderable"]
+__all__ = ["SummaryPanel", "summary_renderable", "verification_lines"]
 
 _HEADINGS = {"complete": "Finished", "stopped": "Stopped", "aborted": "Aborted", "partial": "Finished with problems"}
 
@@ -27,6 +27,7 @@ def summary_renderable(result: RunFinished, remote_hint: str = "") -> Group:
     parts: list = [head]
     for path in result.outputs:
         parts.append(Text.assemble(("Wrote ", "dim"), path))
+    parts += verification_lines(result)
     if result.per_worker:
         table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
         for name in ("Worker", "Units", "Audio", "Speed"):
@@ -52,6 +53,23 @@ def summary_renderable(result: RunFinished, remote_hint: str = "") -> Group:
         parts.append(Text(remote_hint, style="yellow"))
     parts.append(Text("Press q to quit.", style="dim"))
     return Group(*parts)
+
+
+def verification_lines(result: RunFinished) -> list[Text]:
+    """How many sentences were heard as written, and where the flagged ones are listed (none: not verified)."""
+    checked = result.sentences_passed + result.sentences_flagged
+    if not (checked or result.sentences_unverified):
+        return []
+    line = Text(f"Verified: {result.sentences_passed} of {checked} sentences heard as written")
+    if result.sentences_flagged:
+        line.append(f", {result.sentences_flagged} flagged", style=fmt.FLAGGED_STYLE)
+    if result.sentences_unverified:
+        line.append(f", {result.sentences_unverified} not checkable")
+    lines = [line]
+    if result.flagged_report:
+        lines.append(Text.assemble(("Flagged sentences: ", "dim"), result.flagged_report,
+                                   (" (f lists them)", "dim")))
+    return lines
 
 
 class SummaryPanel(Static):

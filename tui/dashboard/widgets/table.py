@@ -127,6 +127,15 @@ class LiveTable(DataTable):
     def on_resize(self) -> None:
         self._ensure_columns()
 
+    def set_columns(self, columns: Sequence[Column]) -> None:
+        """Offer another set of columns (verification appearing mid-run); rebuilt now if what fits changes."""
+        columns = tuple(columns)
+        if columns == tuple(self.COLUMNS):
+            return
+        self.COLUMNS = columns
+        if self._shown:
+            self._ensure_columns()
+
     def _label(self, column: Column) -> Text:
         """The header; the sorted column's carries an arrow (in place of its last letter when it is full)."""
         if column.key != self.sort_column:
