@@ -6,6 +6,7 @@ and look at the report before committing the new ``__snapshots__``.
 
 from __future__ import annotations
 
+from tests.support.flagged_replay import verified_state
 from tests.support.replay import FakeClock, StandInSession, book_events, bootstrap_events, finished_event, replay
 from tui.core.state import RunState
 from tui.dashboard.app import DashboardApp
@@ -88,6 +89,20 @@ def test_help_screen(snap_compare) -> None:
 
 def test_summary(snap_compare) -> None:
     assert snap_compare(_app(_state(finished=True)), terminal_size=(120, 40))
+
+
+def test_main_screen_verified_80x24(snap_compare) -> None:
+    # verified share and flagged count per chapter push the words column out; b and u leave the footer
+    assert snap_compare(_app(verified_state()), terminal_size=(80, 24))
+
+
+def test_flagged_view(snap_compare) -> None:
+    # the second flagged sentence selected: its expected and heard words in full, differences marked
+    assert snap_compare(_app(verified_state()), terminal_size=(120, 40), press=["f", "down"])
+
+
+def test_flagged_view_80x24(snap_compare) -> None:
+    assert snap_compare(_app(verified_state()), terminal_size=(80, 24), press=["f"])
 
 
 def test_bootstrap_view_with_a_failed_host(snap_compare) -> None:

@@ -9,6 +9,7 @@ Widgets never fold events; they read the model.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Awaitable, Callable, Iterable, Optional, Sequence
 
 from textual.app import App, ComposeResult, SystemCommand
@@ -23,6 +24,7 @@ from ..core.outcome import ExitCode, exit_code_for
 from .protocol import LogReader, SessionLike
 from .screens.ask import AskScreen
 from .screens.detail import ChapterDetail, WorkerDetail
+from .screens.flagged import FlaggedScreen
 from .screens.help import HelpScreen
 from .widgets.chapters import ChaptersTable
 from .widgets.hosts import HostsTable
@@ -43,9 +45,13 @@ ACTIONS = (
     ("u", "undrain", "Undrain", "Undrain the selected worker"),
     ("b", "rebootstrap", "Boot", "Bootstrap the selected worker's host again"),
     ("o", "sort", "Sort", "Sort the focused table by its next column"),
+    ("f", "flagged", "Flagged", "List the flagged sentences (play one, speak it again)"),
     ("s", "stop", "Stop", "Finish work in flight and write the partial book"),
     ("q", "quit", "Quit", "Quit (aborts work in flight; a rerun resumes)"),
 )
+
+#: keys left out of the footer on a narrow terminal
+RARE_KEYS = ("u", "b")
 
 
 def _run_errors() -> tuple[type[BaseException], ...]:
@@ -112,10 +118,25 @@ class DashboardApp(App[None]):
         yield Footer()
 
     def on_resize(self) -> None:
-        # every key in the footer at 80 columns: the compact style drops the padding around each
+        # the keys fit the footer at 80 columns: the compact style drops the padding around each
         footer = self.query_one(Footer)
         footer.compact = self.size.width < 110
         footer.show_command_palette = self.size.width >= 90  # ctrl+p still works; ? lists it
+        self._show_rare_keys(self.size.width >= 100)
+
+    def _show_rare_keys(self, shown: bool) -> None:
+        """Below 100 columns the rarest keys leave the footer (they still work; ? and the palette list them).
+
+        Textual has no public switch for a binding's footer entry; the app's own bindings map is per instance.
+        """
+        changed = False
+        for key in RARE_KEYS:
+            bindings = self._bindings.key_to_bindings.get(key, [])
+            if any(b.show != shown for b in bindings):
+                self._bindings.key_to_bindings[key] = [replace(b, show=shown) for b in bindings]
+                changed = True
+        if changed:
+            self.refresh_bindings()
 
     def on_mount(self) -> None:
         self.render_state()
@@ -272,6 +293,9 @@ class DashboardApp(App[None]):
         table = focused if isinstance(focused, LiveTable) and focused.SORTABLE else self.query_one(ChaptersTable)
         table.cycle_sort()
         self.notify(f"{table.border_title}: {table.sort_label()}", timeout=2)
+
+    def action_flagged(self) -> None:
+        self.push_screen(FlaggedScreen(self.state, self.session.send))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
