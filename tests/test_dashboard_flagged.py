@@ -15,6 +15,7 @@ import pytest
 from rich.console import Console
 
 from tests.support.flagged_replay import verified_state
+from tests.support.players import recorded_calls, recording_player
 from tests.support.replay import FakeClock, StandInSession, book_events, replay
 from tui.core import commands as cmd
 from tui.core import events as ev
@@ -51,28 +52,6 @@ def _shown(widget) -> str:
     console = Console(width=200, record=True, file=io.StringIO())
     console.print(widget.content)
     return console.export_text()
-
-
-def _recorder(bin_dir: Path, name: str, log: Path) -> None:
-    """A stand-in player: appends its arguments (one a line, then ``--``) to ``log``."""
-    bin_dir.mkdir(exist_ok=True)
-    script = bin_dir / name
-    script.write_text(f"#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\" >> '{log}'; done\n"
-                      f"printf -- '--\\n' >> '{log}'\n")
-    script.chmod(0o755)
-
-
-def _calls(log: Path) -> list[list[str]]:
-    if not log.exists():
-        return []
-    calls, current = [], []
-    for line in log.read_text().splitlines():
-        if line == "--":
-            calls.append(current)
-            current = []
-        else:
-            current.append(line)
-    return calls
 
 
 def _value(argv: list[str], flag: str) -> float:
@@ -202,24 +181,24 @@ async def test_an_empty_view_says_why(verifying: bool, text: str) -> None:
 
 async def test_enter_plays_the_sentence_span_of_the_book_with_ffplay(tmp_path, book, monkeypatch) -> None:
     log = tmp_path / "calls"
-    _recorder(tmp_path / "bin", "ffplay", log)
-    _recorder(tmp_path / "bin", "mpv", tmp_path / "mpv-calls")  # ffplay comes first
+    recording_player(tmp_path / "bin", "ffplay", log)
+    recording_player(tmp_path / "bin", "mpv", tmp_path / "mpv-calls")  # ffplay comes first
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
     state = verified_state(str(book))
     flagged = state.flagged_sentences()
     app, _ = _app(state)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f", "enter")
-        await _settle(pilot, lambda: len(_calls(log)) == 1, "the first play")
+        await _settle(pilot, lambda: len(recorded_calls(log)) == 1, "the first play")
         await pilot.press("down", "enter")
-        await _settle(pilot, lambda: len(_calls(log)) == 2, "the second play")
+        await _settle(pilot, lambda: len(recorded_calls(log)) == 2, "the second play")
         await app.workers.wait_for_complete()
         notices = _notices(app)
-    for argv, sentence in zip(_calls(log), flagged):
+    for argv, sentence in zip(recorded_calls(log), flagged):
         assert argv[-1] == str(book) and "-nodisp" in argv and "-autoexit" in argv
         assert _value(argv, "-ss") == pytest.approx(sentence.book_seconds, abs=1e-3)
         assert _value(argv, "-t") == pytest.approx(sentence.seconds, abs=1e-3)
-    assert [_value(a, "-ss") for a in _calls(log)] == [28.4, 81.25]
+    assert [_value(a, "-ss") for a in recorded_calls(log)] == [28.4, 81.25]
     assert not (tmp_path / "mpv-calls").exists()
     assert any(n.startswith("Playing chapter 1 at 0:00:28.4") and "ffplay" in n for n in notices)
 
@@ -238,14 +217,14 @@ async def test_without_a_player_the_command_line_to_play_it_is_shown(tmp_path, b
 
 async def test_while_the_run_goes_on_the_book_is_not_written_yet(tmp_path, book, monkeypatch) -> None:
     log = tmp_path / "calls"
-    _recorder(tmp_path / "bin", "ffplay", log)
+    recording_player(tmp_path / "bin", "ffplay", log)
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
     app, _ = _app(verified_state(str(book), finished=False))  # a book from an earlier run is on disk
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f", "enter")
         await pilot.pause()
         assert any("not written yet" in n for n in _notices(app))
-    assert _calls(log) == []
+    assert recorded_calls(log) == []
 
 
 async def test_r_sends_the_sentence_unit_again_while_the_run_goes_on() -> None:
@@ -298,14 +277,14 @@ async def test_paplay_plays_a_cut_span_and_the_cut_is_removed(tmp_path, book, mo
 
     log = tmp_path / "calls"
     bin_dir = tmp_path / "bin"
-    _recorder(bin_dir, "paplay", log)
+    recording_player(bin_dir, "paplay", log)
     (bin_dir / "ffmpeg").write_text("#!/bin/sh\nfor last; do :; done\nprintf 'RIFF' > \"$last\"\n")
     (bin_dir / "ffmpeg").chmod(0o755)
     monkeypatch.setenv("PATH", str(bin_dir))
     playback = find_playback(Span(str(book), 81.25, 3.5))
     assert playback is not None and playback.player == "paplay"
     assert Player().run(playback) == ""
-    assert _calls(log) == [[playback.temporary]]
+    assert recorded_calls(log) == [[playback.temporary]]
     assert not os.path.exists(playback.temporary)
 
 

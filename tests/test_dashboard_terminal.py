@@ -210,3 +210,45 @@ def test_bootstrap_on_a_terminal_shows_hosts_live_and_exits_1_on_failure(tmp_pat
         _tmux(server, "kill-server")
     assert rc_file.read_text().strip() == "1", screen
     assert "RECAP" in screen and "unreachable=1" in screen and "Traceback" not in screen
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_flagged_view_in_a_real_terminal_plays_the_selected_sentence(tmp_path: Path) -> None:
+    from tests.support.players import recorded_calls, recording_player
+
+    server = f"e2a-flag-{os.getpid()}"
+    book = tmp_path / "book.m4b"
+    book.write_bytes(b"not really audio")
+    log = tmp_path / "calls"
+    recording_player(tmp_path / "bin", "ffplay", log)
+    rc_file = tmp_path / "rc"
+    # a recorded verified run; the stand-in ffplay comes first on PATH
+    command = (f"cd {REPO} && env -u COLUMNS -u LINES PATH={tmp_path / 'bin'}:{os.environ.get('PATH', '')} "
+               f"{sys.executable} -m tests.support.flagged_replay {book}; echo $? > {rc_file}; sleep 60")
+    _open_terminal(server, command, 120, 40)
+    try:
+        main = _wait_screen(server, lambda s: "3 flagged · f lists them" in s, "the Chapters table", 60)
+        assert "Verif" in main and "83%" in main and "33/36 verified" in main
+        _tmux(server, "send-keys", "-t", "dash", "f")
+        view = _wait_screen(server, lambda s: "Flagged sentences" in s and "0:01:55.0" in s, "the Flagged view", 30)
+        assert "0:00:28.4" in view and "missing" in view and "babble" in view
+        _tmux(server, "send-keys", "-t", "dash", "Down", "Enter")
+        _wait_screen(server, lambda s: "Playing chapter 3" in s, "the notice of what plays", 30)
+        deadline = time.monotonic() + 30
+        while not recorded_calls(log) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        _tmux(server, "send-keys", "-t", "dash", "Escape")
+        _wait_screen(server, lambda s: "Flagged sentences:" in s, "the main screen again", 30)
+        _tmux(server, "send-keys", "-t", "dash", "q")
+        deadline = time.monotonic() + 30
+        while not rc_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        screen = _tmux(server, "capture-pane", "-p", "-t", "dash")
+    finally:
+        _tmux(server, "kill-server")
+    calls = recorded_calls(log)
+    assert len(calls) == 1 and calls[0][-1] == str(book), calls
+    argv = calls[0]
+    assert argv[argv.index("-ss") + 1] == "81.250" and argv[argv.index("-t") + 1] == "3.500"
+    assert rc_file.read_text().strip() == "0", screen
+    assert "Traceback" not in screen
