@@ -2,9 +2,10 @@
 
 Whisper's language model dislikes repetition and now and then writes a clause
 said twice only once. The audio still tells: an engine speaks at a steady pace,
-so a sentence whose audio lasts much longer per character than the rest of its
-unit holds speech that is not in the text. On clean Piper units no sentence of
-30 characters or more lasted more than 1.3 times the unit's pace.
+so a sentence whose audio lasts much longer than its words and pauses need, at
+the pace of the rest of its unit, holds speech that is not in the text. On two
+runs of 1,000 clean Piper sentences none of 30 characters or more lasted more
+than 1.41 times that (99th percentile 1.24).
 """
 
 from __future__ import annotations
