@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -92,6 +93,24 @@ async def test_a_run_that_does_not_verify_has_no_verification_columns() -> None:
         await pilot.pause()
         assert not {"verified", "flagged"} & set(app.query_one(ChaptersTable).columns)
     assert "verified" not in progress_line(state).plain
+
+
+async def test_the_columns_appear_with_the_first_checked_unit_and_keep_the_selection() -> None:
+    clock = FakeClock()
+    state = RunState(clock=clock)
+    replay(state, clock, book_events())
+    app, _ = _app(state)
+    async with app.run_test(size=SIZE) as pilot:
+        chapters = app.query_one(ChaptersTable)
+        chapters.select_key("1")
+        await pilot.pause()
+        assert "flagged" not in chapters.columns
+        flagged = (ev.FlaggedCheck(1, 2.0, 4.0, 0.3, "missing", 3, "It rang twice.", "It rang."),)
+        state.apply(ev.UnitChecked("c0001-u0000", 1, 5, 0, flagged, 2))
+        await _settle(pilot, lambda: "flagged" in chapters.columns, "the verification columns")
+        assert str(chapters.get_cell("1", "flagged")) == "1" and str(chapters.get_cell("1", "verified")) == "83%"
+        assert str(chapters.get_cell("0", "verified")) == "—"  # nothing checked there
+        assert chapters.selected_key() == "1"
 
 
 def test_at_80_columns_the_verification_columns_push_out_words_not_state() -> None:
@@ -201,6 +220,38 @@ async def test_enter_plays_the_sentence_span_of_the_book_with_ffplay(tmp_path, b
     assert [_value(a, "-ss") for a in recorded_calls(log)] == [28.4, 81.25]
     assert not (tmp_path / "mpv-calls").exists()
     assert any(n.startswith("Playing chapter 1 at 0:00:28.4") and "ffplay" in n for n in notices)
+
+
+def _player_script(bin_dir: Path, name: str, body: str) -> None:
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
+    (bin_dir / name).chmod(0o755)
+
+
+async def test_a_player_that_fails_is_reported_with_the_command_line(tmp_path, book, monkeypatch) -> None:
+    # ffplay exits 0 when it cannot open the audio device; what it says on stderr is the failure
+    _player_script(tmp_path / "bin", "ffplay", "echo 'audio open failed' >&2")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    app, _ = _app(verified_state(str(book)))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f", "enter")
+        await _settle(pilot, lambda: any(n.startswith("Could not play it") for n in _notices(app)), "the failure")
+        failure = next(n for n in _notices(app) if n.startswith("Could not play it"))
+    assert "audio open failed" in failure and f"-ss 28.400 -t 3.500 {book}" in failure
+
+
+async def test_closing_the_view_stops_what_it_plays(tmp_path, book, monkeypatch) -> None:
+    started = tmp_path / "started"
+    _player_script(tmp_path / "bin", "ffplay", f"echo > '{started}'\nexec {shutil.which('sleep')} 60")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    app, _ = _app(verified_state(str(book)))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f", "enter")
+        await _settle(pilot, started.exists, "the player to start")
+        begun = time.monotonic()
+        await pilot.press("escape")
+        await app.workers.wait_for_complete()
+        assert time.monotonic() - begun < 10
 
 
 async def test_without_a_player_the_command_line_to_play_it_is_shown(tmp_path, book, monkeypatch) -> None:

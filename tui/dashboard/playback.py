@@ -159,9 +159,11 @@ class Player:
                 _, err = process.communicate()
                 if mine != self._generation:
                     return ""
-                if process.returncode != 0:
-                    last = err.decode(errors="replace").strip().splitlines()[-1:] or [f"exit {process.returncode}"]
-                    return f"{Path(argv[0]).name}: {last[0][:200]}"
+                # ffplay exits 0 even when it cannot open the file or the audio device: its errors are on stderr
+                said = [line.strip() for line in err.decode(errors="replace").splitlines() if line.strip()]
+                if process.returncode != 0 or said:
+                    why = " · ".join(said[-2:]) or f"exit {process.returncode}"
+                    return f"{Path(argv[0]).name}: {why[:300]}"
             return ""
         finally:
             with self._lock:

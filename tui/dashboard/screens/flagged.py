@@ -24,7 +24,7 @@ from ...core.checks import FlaggedSentence, book_time
 from ...core.state import RunState
 from ...frontends.format import format_seconds, unit_label
 from .. import format as fmt
-from ..playback import PLAYERS, NotPlayable, Player, Which, command_line, find_playback, span_of
+from ..playback import PLAYERS, NotPlayable, Playback, Player, Span, Which, command_line, find_playback, span_of
 from ..widgets.chapters import verifies
 from ..widgets.table import Column, LiveTable
 from ..words import word_diff
@@ -182,14 +182,15 @@ class FlaggedScreen(_Detail):
             return
         self.notify(f"Playing chapter {chosen.chapter_index + 1} at {span.describe()} with {playback.player}: "
                     f"“{chosen.expected}”")
-        self._play(playback)
+        self._play(playback, span)
 
     @work(thread=True, group="play")
-    def _play(self, playback) -> None:  # noqa: ANN001 - a Playback
+    def _play(self, playback: Playback, span: Span) -> None:
         problem = self.player.run(playback)
-        if problem:
+        if problem:  # often no audio device here (a dashboard over SSH): say how to play it elsewhere
+            message = f"Could not play it: {problem}\nTo play it where there is sound: {command_line(span)}"
             try:
-                self.app.call_from_thread(self.notify, f"Could not play it: {problem}", severity="error")
+                self.app.call_from_thread(self.notify, message, severity="error", timeout=20)
             except RuntimeError:  # the app closed meanwhile
                 pass
 
