@@ -168,6 +168,18 @@ async def test_the_view_lists_every_flagged_sentence_in_book_order() -> None:
         assert not isinstance(app.screen, FlaggedScreen)
 
 
+async def test_worker_text_is_shown_literally() -> None:
+    state = verified_state(finished=False)
+    odd = (ev.FlaggedCheck(0, 0.5, 2.0, 0.2, "babble", 3, "It rang.", "boom \x1b[2J[red]not a style[/red]\x07"),)
+    state.apply(ev.UnitChecked("c0001-u0000", 1, 5, 0, odd, 2))
+    app, _ = _app(state)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f")
+        await pilot.pause()
+        heard = str(app.screen.query_one(FlaggedTable).get_cell("c0001-u0000/0", "heard"))
+    assert heard == "boom [red]not a style[/red]"
+
+
 def test_the_words_that_differ_are_highlighted() -> None:
     expected, heard = word_diff("The keeper wound the brass clock every evening at seven.",
                                 "the keeper wound the clock, at seven")

@@ -9,6 +9,7 @@ sends its unit again for new takes.
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from typing import Any, Callable, Optional
 
 from rich.table import Table
@@ -22,6 +23,7 @@ from textual.widgets import DataTable, Static
 from ...core import commands as cmd
 from ...core.checks import FlaggedSentence, book_time
 from ...core.state import RunState
+from ...core.text import printable
 from ...frontends.format import format_seconds, unit_label
 from .. import format as fmt
 from ..playback import PLAYERS, NotPlayable, Playback, Player, Span, Which, command_line, find_playback, span_of
@@ -30,9 +32,15 @@ from ..widgets.table import Column, LiveTable
 from ..words import word_diff
 from .detail import _Detail
 
-__all__ = ["FlaggedScreen", "FlaggedTable", "flagged_key", "flagged_cells", "empty_message"]
+__all__ = ["FlaggedScreen", "FlaggedTable", "flagged_key", "flagged_cells", "empty_message", "readable"]
 
 HINT = "enter plays it · r speaks it again (new takes of its unit) · esc closes"
+
+
+def readable(f: FlaggedSentence) -> FlaggedSentence:
+    """The sentence with its book and worker text made safe for a terminal (no escapes or control characters)."""
+    return replace(f, expected=printable(f.expected), heard=printable(f.heard), problem=printable(f.problem),
+                   chapter_title=printable(f.chapter_title))
 
 
 def flagged_key(f: FlaggedSentence) -> str:
@@ -127,7 +135,7 @@ class FlaggedScreen(_Detail):
 
     def render_state(self) -> None:
         super().render_state()
-        flagged = self.state.flagged_sentences()
+        flagged = [readable(f) for f in self.state.flagged_sentences()]
         self._rows = {flagged_key(f): f for f in flagged}
         o = self.state.overall
         title = Text("Flagged sentences", style="bold")
@@ -171,17 +179,17 @@ class FlaggedScreen(_Detail):
         try:
             span = span_of(self.state, chosen)
         except NotPlayable as exc:
-            self.notify(str(exc), severity="warning")
+            self.notify(str(exc), severity="warning", markup=False)
             return
         playback = find_playback(span, self.which)
         if playback is None:
             self._command = command_line(span)
             self._show_selected()
-            self.notify(f"No player found ({', '.join(PLAYERS)}). To hear it, run:\n{self._command}",
-                        severity="warning", timeout=20)
+            self.notify(f"No player found ({', '.join(PLAYERS[:-1])}, or {PLAYERS[-1]} with ffmpeg). To hear it, "
+                        f"run:\n{self._command}", severity="warning", timeout=20, markup=False)
             return
         self.notify(f"Playing chapter {chosen.chapter_index + 1} at {span.describe()} with {playback.player}: "
-                    f"“{chosen.expected}”")
+                    f"“{chosen.expected}”", markup=False)
         self._play(playback, span)
 
     @work(thread=True, group="play")
@@ -190,7 +198,7 @@ class FlaggedScreen(_Detail):
         if problem:  # often no audio device here (a dashboard over SSH): say how to play it elsewhere
             message = f"Could not play it: {problem}\nTo play it where there is sound: {command_line(span)}"
             try:
-                self.app.call_from_thread(self.notify, message, severity="error", timeout=20)
+                self.app.call_from_thread(self.notify, message, severity="error", timeout=20, markup=False)
             except RuntimeError:  # the app closed meanwhile
                 pass
 
@@ -204,4 +212,5 @@ class FlaggedScreen(_Detail):
             return
         self.send(cmd.RequeueUnit(chosen.unit_id))
         self.notify(f"Speaking unit {unit_label(chosen.unit_id)} again (chapter {chosen.chapter_index + 1}, "
-                    f"{book_time(chosen.book_seconds)}): each of its sentences gets new takes and is heard again.")
+                    f"{book_time(chosen.book_seconds)}): each of its sentences gets new takes and is heard again.",
+                    markup=False)
