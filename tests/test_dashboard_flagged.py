@@ -27,6 +27,7 @@ from tui.dashboard.screens.flagged import FlaggedScreen, FlaggedTable
 from tui.dashboard.screens.help import KEY_HELP
 from tui.dashboard.widgets.chapters import ChaptersTable
 from tui.dashboard.widgets.overview import progress_line
+from tui.dashboard.widgets.workers import WorkersTable
 from tui.dashboard.words import EXTRA_STYLE, MISSING_STYLE, word_diff
 
 SIZE = (120, 40)
@@ -133,14 +134,22 @@ async def test_f_is_in_the_footer_help_and_palette() -> None:
 
 
 async def test_at_80_columns_every_common_key_fits_the_footer() -> None:
-    app, _ = _app(verified_state())
+    app, session = _app(verified_state(finished=False))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         footer_keys = {key for key, active in app.active_bindings.items() if active.binding.show}
         assert {"r", "R", "p", "d", "o", "f", "s", "q", "question_mark"} <= footer_keys
-        assert not {"u", "b"} & footer_keys  # the rarest ones, still bound
+        assert not {"u", "b"} & footer_keys  # the rarest ones leave the footer, and still work
+        app.query_one(WorkersTable).select_key("gpu-a-0")
+        await pilot.press("u", "b")
+        assert [c for _, c in session.sent] == [cmd.Undrain("gpu-a-0"), cmd.Rebootstrap("gpu-a")]
         await pilot.press("f")
         assert isinstance(app.screen, FlaggedScreen)
+        await pilot.press("escape")
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause(0.2)
+        footer_keys = {key for key, active in app.active_bindings.items() if active.binding.show}
+        assert {"u", "b"} <= footer_keys
 
 
 # ---------------------------------------------------------------------------- the Flagged view

@@ -12,6 +12,7 @@ import time
 from dataclasses import replace
 from typing import Awaitable, Callable, Iterable, Optional, Sequence
 
+from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -117,12 +118,14 @@ class DashboardApp(App[None]):
             yield log
         yield Footer()
 
-    def on_resize(self) -> None:
-        # the keys fit the footer at 80 columns: the compact style drops the padding around each
+    def on_resize(self, event: events.Resize) -> None:
+        # the keys fit the footer at 80 columns: the compact style drops the padding around each.
+        # The event's size: the app's own may still be the previous one when this runs.
+        width = event.size.width
         footer = self.query_one(Footer)
-        footer.compact = self.size.width < 110
-        footer.show_command_palette = self.size.width >= 90  # ctrl+p still works; ? lists it
-        self._show_rare_keys(self.size.width >= 100)
+        footer.compact = width < 110
+        footer.show_command_palette = width >= 90  # ctrl+p still works; ? lists it
+        self._show_rare_keys(width >= 100)
 
     def _show_rare_keys(self, shown: bool) -> None:
         """Below 100 columns the rarest keys leave the footer (they still work; ? and the palette list them).
