@@ -360,6 +360,17 @@ async def test_paplay_plays_a_cut_span_and_the_cut_is_removed(tmp_path, book, mo
     assert not os.path.exists(playback.temporary)
 
 
+@pytest.mark.parametrize("outputs, reason", [((), "without writing the book"), (("/gone/book.m4b",), "no longer")])
+def test_a_book_that_is_not_there_is_not_played(tmp_path, book, outputs, reason) -> None:
+    from tui.dashboard.playback import NotPlayable
+
+    state = verified_state(str(book), finished=False)  # a book from an earlier run is at the output path
+    state.apply(ev.RunFinished(ok=False, outputs=outputs, audio_seconds=0.0, wall_seconds=1.0, units_total=6,
+                               units_synthesized=0, units_reused=0, quarantined=(), outcome="aborted"))
+    with pytest.raises(NotPlayable, match=reason):
+        span_of(state, state.flagged_sentences()[0])
+
+
 def test_a_split_book_plays_from_the_chapter_file(tmp_path) -> None:
     files = [tmp_path / f"0{i} - chapter.m4b" for i in (1, 2, 3)]
     for f in files:

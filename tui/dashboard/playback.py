@@ -74,10 +74,11 @@ def span_of(state: RunState, sentence: FlaggedSentence) -> Span:
             return span
         raise NotPlayable(f"Cannot tell which of the {len(files)} chapter files holds chapter "
                           f"{sentence.chapter_index + 1}.")
-    path = overall.output or (files[0] if files else "")
-    if not path or not Path(path).is_file():
-        raise NotPlayable(f"The book was not written ({path or 'no output'} is not there).")
-    return Span(path, sentence.book_seconds, sentence.seconds)
+    if not files:  # a file at the output path is from an earlier run: its times need not match
+        raise NotPlayable(f"The run ended without writing the book ({result.outcome}).")
+    if not Path(files[0]).is_file():
+        raise NotPlayable(f"The book is no longer there: {files[0]}")
+    return Span(files[0], sentence.book_seconds, sentence.seconds)
 
 
 def _seconds(value: float) -> str:
