@@ -29,7 +29,7 @@ def _key(word: str) -> str:
 
 def _marked(words: list[str], differs: list[bool], style: str) -> Text:
     text = Text()
-    for i, (word, bad) in enumerate(zip(words, differs)):
+    for i, (word, bad) in enumerate(zip(words, differs, strict=True)):
         if i:
             text.append(" ")
         text.append(word, style=style if bad else "")
