@@ -28,6 +28,7 @@ from tui.sample import SAMPLE_CHAPTERS
 from tests.support.fault_proxy import FaultRule
 from tests.support.session_helpers import Proxied
 from tests.support.probe import chapter_spans, ffprobe
+from tests.support.processes import child_pids
 
 pytestmark = pytest.mark.slow
 
@@ -167,19 +168,6 @@ async def test_unit_that_always_fails_is_quarantined_and_partial_book_written(tm
     assert abs(float(info["format"]["duration"]) - sum(r[2] for r in done)) < 0.25
 
 
-def _children(pid: int) -> list[int]:
-    kids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                kids.append(int(entry.name))
-    return kids
-
-
 def test_orchestrator_killed_then_rerun_resumes_without_resynthesis(tmp_path: Path, sample_epub: Path) -> None:
     output = tmp_path / "resume.m4b"
     cmd = [sys.executable, "-m", "tui", "--no-tui", str(sample_epub), "-o", str(output), "--local-workers", "2",
@@ -197,7 +185,7 @@ def test_orchestrator_killed_then_rerun_resumes_without_resynthesis(tmp_path: Pa
             if done_before >= 3:
                 break
         time.sleep(0.1)
-    workers = _children(first.pid)
+    workers = child_pids(first.pid)
     first.send_signal(signal.SIGKILL)
     first.wait()
     assert done_before >= 3, "the first run never finished three units"
@@ -256,7 +244,7 @@ def test_ctrl_c_stops_workers_and_keeps_finished_units(tmp_path: Path, sample_ep
         except sqlite3.OperationalError:
             pass
         time.sleep(0.1)
-    workers = _children(proc.pid)
+    workers = child_pids(proc.pid)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stdout[-1000:] + stderr[-1000:]
