@@ -97,6 +97,13 @@ def cli() -> None:
 @click.option("--no-bootstrap", is_flag=True, help="With -i: only use workers that are already running.")
 @click.option("--accept-new-host-keys", is_flag=True, help="With -i: trust and record unknown SSH host keys.")
 @click.option("--wheelhouse", type=click.Path(path_type=Path), help="With -i: wheels for hosts without internet.")
+@click.option("--ray", "ray_address", metavar="ADDRESS",
+              help="Workers as actors on a Ray cluster: auto, HOST:PORT, ray://HOST:PORT, or local "
+                   "(a private one-node cluster). Needs the [ray] extra.")
+@click.option("--ray-workers", type=click.IntRange(1, 512), metavar="N",
+              help="With --ray: workers to start (default: one per GPU; one per CPU, capped, without GPUs).")
+@click.option("--ray-gpus-per-worker", type=click.FloatRange(0, 8), metavar="F",
+              help="With --ray: GPUs each worker asks for; fractions share a GPU (0.5: two per GPU).")
 @click.option("--no-tui", is_flag=True, help="Plain progress output instead of the dashboard.")
 @click.option("--exit-when-done", is_flag=True, help="Dashboard: close when the run ends instead of waiting for q.")
 @click.option("--serve-progress", type=int, metavar="PORT", help="Serve GET /progress/{session} on 127.0.0.1:PORT.")
@@ -107,7 +114,8 @@ def convert(book: Optional[Path], output: Optional[Path], fmt: Optional[str], bi
             request_overhead: Optional[float], verify: Optional[bool], verify_takes: int, split_chapters: bool, subtitles: Optional[str], unit_chars: Optional[int],
             retries: int, local_workers: Optional[int], threads: int, worker_list: Optional[str],
             worker_token_file: Optional[Path], inventory: Optional[Path], no_bootstrap: bool,
-            accept_new_host_keys: bool, wheelhouse: Optional[Path], no_tui: bool, exit_when_done: bool,
+            accept_new_host_keys: bool, wheelhouse: Optional[Path], ray_address: Optional[str],
+            ray_workers: Optional[int], ray_gpus_per_worker: Optional[float], no_tui: bool, exit_when_done: bool,
             serve_progress: Optional[int], sample: bool) -> None:
     """Convert BOOK (EPUB, FB2, TXT, MD, HTML; MOBI, AZW3, DOCX, PDF… with calibre) into an audiobook."""
     from .core.options import RunOptions, default_output_for
@@ -139,6 +147,10 @@ def convert(book: Optional[Path], output: Optional[Path], fmt: Optional[str], bi
         return
     if sum(x is not None for x in (worker_list, inventory)) > 1:
         raise _fail("use either --workers or --inventory, not both")
+    if ray_address is not None and worker_list is not None:
+        raise _fail("use either --workers or --ray, not both")
+    if (ray_workers is not None or ray_gpus_per_worker is not None) and ray_address is None and inventory is None:
+        raise _fail("--ray-workers and --ray-gpus-per-worker go with --ray")
     if speed is not None and not 0.2 <= speed <= 5:
         raise _fail("--speed must be between 0.2 and 5")
     if request_overhead is not None and not 0 <= request_overhead <= 600:
@@ -153,8 +165,11 @@ def convert(book: Optional[Path], output: Optional[Path], fmt: Optional[str], bi
                                   max_worker_failures_per_unit=min(3, retries + 1)),
     )
     try:
-        cluster = _make_cluster(worker_list, worker_token_file, inventory, no_bootstrap, accept_new_host_keys,
-                                wheelhouse, local_workers, threads, engine, voice)
+        cluster = _make_ray_cluster(ray_address, inventory, ray_workers, ray_gpus_per_worker, engine, voice,
+                                    threads, verify)
+        if cluster is None:
+            cluster = _make_cluster(worker_list, worker_token_file, inventory, no_bootstrap, accept_new_host_keys,
+                                    wheelhouse, local_workers, threads, engine, voice)
     except (ClusterError, OSError) as exc:
         raise _fail(str(exc)) from None
     try:
@@ -205,6 +220,38 @@ def _list_chapters(book: Path, include_all: bool, chapters: Optional[str]) -> No
     except (BookError, ValueError) as exc:
         raise _fail(str(exc)) from None
     click.echo(format_chapter_list(loaded))
+
+
+def _make_ray_cluster(address: Optional[str], inventory: Optional[Path], workers: Optional[int],
+                      gpus_per_worker: Optional[float], engine: str, voice: Optional[str], threads: int,
+                      verify: Optional[bool]) -> Optional[WorkerSource]:
+    """A Ray source for ``--ray`` or an inventory whose only workers are its ``[ray]`` table; else None."""
+    from .ray.settings import RaySettings, RaySettingsError
+
+    settings: Optional[RaySettings] = None
+    try:
+        if inventory is not None:
+            from .ssh.inventory import InventoryError, load_inventory
+
+            try:
+                inv = load_inventory(inventory)
+            except InventoryError as exc:
+                raise ClusterError(str(exc)) from None
+            if inv.ray is not None and (address is not None or not inv.hosts):
+                settings = inv.ray
+            elif address is not None:
+                raise ClusterError("use either --ray or an inventory's [[hosts]], not both")
+        if settings is None and address is None:
+            return None
+        settings = (settings or RaySettings()).with_options(
+            address=address, workers=workers, gpus_per_worker=gpus_per_worker,
+            engine=engine, voice=voice,
+            threads=threads if threads != 1 else None, verify=False if verify is False else None)
+    except RaySettingsError as exc:
+        raise ClusterError(str(exc)) from None
+    from .ray.cluster import RayCluster
+
+    return RayCluster(settings)
 
 
 def _make_cluster(worker_list: Optional[str], token_file: Optional[Path], inventory: Optional[Path],

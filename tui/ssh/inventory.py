@@ -17,6 +17,8 @@ from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ..ray.settings import RaySettings, RaySettingsError, parse_ray_table
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
@@ -175,6 +177,7 @@ class Inventory(BaseModel):
 
     path: Path
     hosts: list[HostSpec]
+    ray: Optional[RaySettings] = None  # the [ray] table: workers as actors on a Ray cluster
 
     def host(self, name: str) -> HostSpec:
         """The host called ``name``; :class:`InventoryError` names the known ones otherwise."""
@@ -243,9 +246,18 @@ def _where(index: int, raw: Any) -> str:
 def parse_inventory(data: dict[str, Any], path: Path) -> Inventory:
     """Validate an already-parsed TOML document; ``path`` is for messages and relative paths."""
     base = path.parent
-    unknown = sorted(set(data) - {"defaults", "hosts"})
+    unknown = sorted(set(data) - {"defaults", "hosts", "ray"})
     if unknown:
-        raise InventoryError(f"{path}: unknown top-level key {unknown[0]!r} (expected [defaults] and [[hosts]])")
+        raise InventoryError(f"{path}: unknown top-level key {unknown[0]!r} "
+                             "(expected [defaults], [[hosts]] and [ray])")
+    ray: Optional[RaySettings] = None
+    if "ray" in data:
+        try:
+            ray = parse_ray_table(data["ray"], str(path))
+        except RaySettingsError as exc:
+            raise InventoryError(str(exc)) from None
+        if "hosts" not in data:
+            return Inventory(path=path, hosts=[], ray=ray)
 
     raw_defaults = data.get("defaults", {})
     if not isinstance(raw_defaults, dict):
@@ -291,7 +303,7 @@ def parse_inventory(data: dict[str, Any], path: Path) -> Inventory:
         if known is not None and known.exists() and not known.is_file():
             raise InventoryError(f"{path}: {where}: field 'known_hosts': {known} is not a file")
         hosts.append(host.model_copy(update={"identity_file": identity, "known_hosts": known}))
-    return Inventory(path=path, hosts=hosts)
+    return Inventory(path=path, hosts=hosts, ray=ray)
 
 
 def load_inventory(path: str | Path) -> Inventory:

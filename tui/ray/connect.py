@@ -1,0 +1,134 @@
+"""Joining a Ray cluster (or starting a private one) with one-line errors and no endless wait.
+
+``local`` starts a one-node cluster inside this process for trying Ray out. Ray's processes
+listen on every interface of the machine and Ray has no option to bind loopback only, so the
+private cluster is started with Ray's own token authentication (``RAY_AUTH_MODE=token``, a fresh
+random token that never leaves this process and its children): a stranger on the network who
+reaches a port gets ``UNAUTHENTICATED``. It stops with the run. Joining a cluster that uses token
+authentication needs ``RAY_AUTH_MODE=token`` and ``RAY_AUTH_TOKEN`` (or ``RAY_AUTH_TOKEN_PATH``) set
+as for any Ray client.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import socket
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from ..core.cluster import ClusterError
+from .settings import AUTO, LOCAL
+
+__all__ = ["RayConnection", "connect", "NAMESPACE", "CONNECT_TIMEOUT_S", "first_line"]
+
+#: the Ray namespace every actor of this project lives in (``status``/``stop`` look there)
+NAMESPACE = "e2a"
+#: how long joining a cluster may take before it is an error
+CONNECT_TIMEOUT_S = 60.0
+
+
+def first_line(exc: BaseException) -> str:
+    """The first non-empty line of an exception's text (Ray's carry tracebacks and banners)."""
+    for line in str(exc).splitlines():
+        line = line.strip()
+        if line and not line.startswith(("Traceback", "File ", "^")):
+            return line[:300]
+    return type(exc).__name__
+
+
+class RayConnection:
+    """This process's connection to a cluster; ``close()`` leaves it (and stops a private cluster)."""
+
+    def __init__(self, address: str, local_dir: Optional[Path]) -> None:
+        self.address = address
+        self.local_dir = local_dir
+
+    @property
+    def private(self) -> bool:
+        return self.local_dir is not None
+
+    def close(self) -> None:
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
+        if self.local_dir is not None:
+            shutil.rmtree(self.local_dir, ignore_errors=True)
+
+
+def _reachable(address: str, timeout: float = 5.0) -> None:
+    """A TCP connect to HOST:PORT first: an address nobody answers on fails in seconds, not Ray's minute."""
+    rest = address[len("ray://"):] if address.startswith("ray://") else address
+    host, _, port = rest.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            return
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        if isinstance(exc, socket.timeout):
+            why = f"no answer within {timeout:g} s"
+        raise ClusterError(f"cannot reach the Ray cluster at {address}: {why}") from None
+
+
+def _in_thread(call: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Run a blocking Ray call in a daemon thread: one that hangs cannot keep the process from exiting."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:  # noqa: BLE001 - handed back to the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="e2a-ray-connect", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise ClusterError(f"{what}: no answer within {timeout:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def connect(address: str, *, num_cpus: Optional[int] = None, runtime_env: Optional[dict[str, Any]] = None,
+            timeout: float = CONNECT_TIMEOUT_S) -> RayConnection:
+    """Join the cluster at ``address`` (``auto``, ``HOST:PORT``, ``ray://HOST:PORT``) or start a private one
+    (``local``). ``runtime_env`` is the job's (code uploaded from here must be given at this level).
+    Every failure is a :class:`ClusterError` with one line."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    local_dir: Optional[Path] = None
+    kwargs: dict[str, Any] = {"namespace": NAMESPACE, "log_to_driver": False, "configure_logging": False,
+                              "runtime_env": runtime_env}
+    if address == LOCAL:
+        os.environ["RAY_AUTH_MODE"] = "token"
+        os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
+        os.environ.pop("RAY_AUTH_TOKEN_PATH", None)
+        os.environ.pop("RAY_ADDRESS", None)
+        local_dir = Path(tempfile.mkdtemp(prefix="e2a-ray-"))
+        kwargs.update(address="local", include_dashboard=False, num_cpus=num_cpus, _temp_dir=str(local_dir))
+    else:
+        if address != AUTO:
+            _reachable(address)
+        kwargs.update(address=address)
+    try:
+        import ray
+    except ImportError:
+        raise ClusterError("Ray is not installed here: pip install 'e2a-tui[ray]'") from None
+    # Ray's warnings (not the main thread, token mode on) would land on our stderr as bare lines
+    logging.getLogger("ray").setLevel(logging.ERROR)
+    try:
+        _in_thread(lambda: ray.init(**kwargs), timeout, f"joining the Ray cluster at {address}")
+    except ClusterError:
+        if local_dir is not None:
+            shutil.rmtree(local_dir, ignore_errors=True)
+        raise
+    except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError (version), ValueError...
+        if local_dir is not None:
+            shutil.rmtree(local_dir, ignore_errors=True)
+        raise ClusterError(f"cannot join the Ray cluster at {address}: {first_line(exc)}") from None
+    return RayConnection(address, local_dir)
