@@ -14,7 +14,7 @@ import csv
 import enum
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Optional, Sequence
 
 from . import events as ev
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .journal import StoredAudio
 
 __all__ = ["CheckStatus", "SentenceCheck", "FlaggedSentence", "book_time", "count", "flagged_report_path",
-           "unit_checked", "flagged_in_book", "write_flagged_report"]
+           "unit_checked", "flagged_in_book", "place_flagged", "write_flagged_report"]
 
 
 class CheckStatus(str, enum.Enum):
@@ -124,19 +124,28 @@ def unit_checked(unit_id: str, chapter_index: int, stored: "StoredAudio") -> Opt
                           tuple(flagged), sum(c.takes - 1 for c in stored.checks))
 
 
-def flagged_in_book(units: Sequence["WorkUnit"], audio: Mapping[str, "StoredAudio"],
-                    titles: Mapping[int, str]) -> list[FlaggedSentence]:
-    """Every flagged sentence of the book's units (in book order), timed by the audio before it."""
+def place_flagged(units: Iterable[tuple[str, int, str, float, Sequence["ev.FlaggedCheck"]]]) -> list[FlaggedSentence]:
+    """Flagged sentences of units given in book order as (unit id, chapter, chapter title, audio seconds,
+    flagged checks), each placed at its time in the book by the audio of the units before it."""
     found: list[FlaggedSentence] = []
     offset = 0.0
-    for unit in units:
-        stored = audio.get(unit.id)
-        if stored is None:
-            continue
-        event = unit_checked(unit.id, unit.chapter_index, stored)
-        for f in event.flagged if event is not None else ():
-            found.append(FlaggedSentence(unit.id, unit.chapter_index, titles.get(unit.chapter_index, ""),
-                                         f.sentence_index, offset + f.start, f.end - f.start, f.expected, f.heard,
-                                         f.score, f.problem, f.takes))
-        offset += stored.duration
+    for unit_id, chapter_index, title, seconds, flagged in units:
+        for f in flagged:
+            found.append(FlaggedSentence(unit_id, chapter_index, title, f.sentence_index, offset + f.start,
+                                         f.end - f.start, f.expected, f.heard, f.score, f.problem, f.takes))
+        offset += seconds
     return found
+
+
+def flagged_in_book(units: Sequence["WorkUnit"], audio: Mapping[str, "StoredAudio"],
+                    titles: Mapping[int, str]) -> list[FlaggedSentence]:
+    """Every flagged sentence of the book's units (in book order), from the journal's stored checks."""
+    def placed() -> Iterator[tuple[str, int, str, float, Sequence["ev.FlaggedCheck"]]]:
+        for unit in units:
+            stored = audio.get(unit.id)
+            if stored is not None:
+                event = unit_checked(unit.id, unit.chapter_index, stored)
+                yield (unit.id, unit.chapter_index, titles.get(unit.chapter_index, ""), stored.duration,
+                       event.flagged if event is not None else ())
+
+    return place_flagged(placed())

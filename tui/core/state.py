@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Deque, Optional
 
 from . import events as ev
-from .checks import FlaggedSentence
+from .checks import FlaggedSentence, place_flagged
 from .scheduler import UnitState
 from .text import printable
 
@@ -596,17 +596,9 @@ class RunState:
 
     def flagged_sentences(self) -> list[FlaggedSentence]:
         """Every sentence still flagged, in book order, placed by the audio of the units before it."""
-        found: list[FlaggedSentence] = []
-        offset = 0.0
-        for chapter in sorted(self.chapters.values(), key=lambda c: c.index):
-            for uid in chapter.unit_ids:
-                unit = self.units[uid]
-                for f in unit.flagged:
-                    found.append(FlaggedSentence(
-                        uid, chapter.index, chapter.title, f.sentence_index, offset + f.start, f.end - f.start,
-                        f.expected, f.heard, f.score, f.problem, f.takes))
-                offset += unit.audio_seconds
-        return found
+        return place_flagged(
+            (uid, chapter.index, chapter.title, self.units[uid].audio_seconds, self.units[uid].flagged)
+            for chapter in sorted(self.chapters.values(), key=lambda c: c.index) for uid in chapter.unit_ids)
 
     def chapters_done(self) -> int:
         return sum(1 for c in self.chapters.values() if c.unit_ids and c.state is UnitState.DONE)
