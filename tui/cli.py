@@ -322,7 +322,60 @@ def _register_ssh_commands() -> None:
     from .ssh.cli import COMMANDS
 
     for command in COMMANDS:
-        cli.add_command(_with_bootstrap_view(command) if command.name == "bootstrap" else command)
+        if command.name == "bootstrap":
+            command = _with_bootstrap_view(command)
+        elif command.name in ("status", "stop"):
+            command = _with_ray_option(command)
+        cli.add_command(command)
+
+
+def _with_ray_option(command: click.Command) -> click.Command:
+    """``status``/``stop`` also act on a Ray cluster: ``--ray ADDRESS``, or an inventory with only [ray]."""
+    plain = command.callback
+    params = []
+    for param in command.params:
+        if param.name == "inventory_path":
+            param = click.Option([*param.opts, "inventory_path"], required=False, type=param.type, help=param.help)
+        params.append(param)
+
+    def callback(inventory_path: Optional[Path], ray_address: Optional[str], **kwargs: object) -> None:
+        if ray_address is None and inventory_path is not None:
+            from .ssh.inventory import InventoryError, load_inventory
+
+            try:
+                inv = load_inventory(inventory_path)
+            except InventoryError as exc:
+                raise _fail(str(exc)) from None
+            if inv.ray is not None and not inv.hosts:
+                ray_address = inv.ray.address
+        if ray_address is None:
+            if inventory_path is None:
+                raise _fail("give an inventory (-i) or a Ray cluster (--ray ADDRESS)")
+            return plain(inventory_path=inventory_path, **kwargs)
+        raise click.exceptions.Exit(_ray_command(command.name or "", ray_address))
+
+    ray_option = click.Option(["--ray", "ray_address"], metavar="ADDRESS",
+                              help="A Ray cluster (auto, HOST:PORT, ray://HOST:PORT) instead of SSH hosts.")
+    return click.Command(command.name, params=[*params, ray_option], callback=callback, help=command.help,
+                         short_help=command.short_help)
+
+
+def _ray_command(name: str, address: str) -> int:
+    from .ray import commands
+    from .ray.settings import RaySettingsError, check_address
+
+    try:
+        check_address(address)
+        if name == "status":
+            headline, rows = commands.status(address)
+            click.echo(headline)
+            click.echo(commands.format_rows(rows))
+            return 0 if all(r.state == "healthy" for r in rows) else 1
+        stopped = commands.stop(address)
+        click.echo(f"stopped {len(stopped)} worker actor(s)" + (f": {', '.join(stopped)}" if stopped else ""))
+        return 0
+    except (ClusterError, RaySettingsError) as exc:
+        raise _fail(str(exc)) from None
 
 
 def _with_bootstrap_view(command: click.Command) -> click.Command:

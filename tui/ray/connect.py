@@ -11,15 +11,17 @@ as for any Ray client.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
 import shutil
 import socket
+import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from ..core.cluster import ClusterError
 from .settings import AUTO, LOCAL
@@ -95,12 +97,33 @@ def _in_thread(call: Callable[[], Any], timeout: float, what: str) -> Any:
     return box.get("value")
 
 
+@contextlib.contextmanager
+def _stderr_to(folder: Path) -> Iterator[None]:
+    """While Ray connects, its C++ client logs every retry straight to file descriptor 2 (before any
+    log level applies): keep those lines in a file, so a failure is the one line we print."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    with tempfile.TemporaryFile(dir=folder, prefix="e2a-ray-connect-") as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def connect(address: str, *, num_cpus: Optional[int] = None, runtime_env: Optional[dict[str, Any]] = None,
             timeout: float = CONNECT_TIMEOUT_S) -> RayConnection:
     """Join the cluster at ``address`` (``auto``, ``HOST:PORT``, ``ray://HOST:PORT``) or start a private one
     (``local``). ``runtime_env`` is the job's (code uploaded from here must be given at this level).
     Every failure is a :class:`ClusterError` with one line."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    # the driver's C++ side logs retries straight to stderr; only its errors belong there
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")
     local_dir: Optional[Path] = None
     kwargs: dict[str, Any] = {"namespace": NAMESPACE, "log_to_driver": False, "configure_logging": False,
                               "runtime_env": runtime_env}
@@ -122,7 +145,8 @@ def connect(address: str, *, num_cpus: Optional[int] = None, runtime_env: Option
     # Ray's warnings (not the main thread, token mode on) would land on our stderr as bare lines
     logging.getLogger("ray").setLevel(logging.ERROR)
     try:
-        _in_thread(lambda: ray.init(**kwargs), timeout, f"joining the Ray cluster at {address}")
+        with _stderr_to(local_dir or Path(tempfile.gettempdir())):
+            _in_thread(lambda: ray.init(**kwargs), timeout, f"joining the Ray cluster at {address}")
     except ClusterError:
         if local_dir is not None:
             shutil.rmtree(local_dir, ignore_errors=True)
