@@ -17,8 +17,6 @@ from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..ray.settings import RaySettings, RaySettingsError, parse_ray_table
-
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
@@ -177,7 +175,9 @@ class Inventory(BaseModel):
 
     path: Path
     hosts: list[HostSpec]
-    ray: Optional[RaySettings] = None  # the [ray] table: workers as actors on a Ray cluster
+    # the [ray] table (a tui.ray.settings.RaySettings): workers as actors on a Ray cluster; typed loosely
+    # so that reading an inventory imports the Ray settings only when there is such a table
+    ray: Optional[Any] = None
 
     def host(self, name: str) -> HostSpec:
         """The host called ``name``; :class:`InventoryError` names the known ones otherwise."""
@@ -250,8 +250,10 @@ def parse_inventory(data: dict[str, Any], path: Path) -> Inventory:
     if unknown:
         raise InventoryError(f"{path}: unknown top-level key {unknown[0]!r} "
                              "(expected [defaults], [[hosts]] and [ray])")
-    ray: Optional[RaySettings] = None
+    ray = None
     if "ray" in data:
+        from ..ray.settings import RaySettingsError, parse_ray_table
+
         try:
             ray = parse_ray_table(data["ray"], str(path))
         except RaySettingsError as exc:
