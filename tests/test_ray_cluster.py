@@ -85,7 +85,7 @@ def test_a_book_is_spoken_by_actors_on_both_nodes(nodes: RayNodes, sample_epub: 
         set(workers) == {f"ray-1@{nodes.ips['b']}/cpu", f"ray-2@{nodes.ips['a']}/cpu"}, workers
     assert all(n > 0 for n in workers.values())
     _assert_book(output, reference)
-    assert not nodes.actor_pids("a") and not nodes.actor_pids("b"), "actors outlived their run"
+    _wait(lambda: not nodes.actor_pids("a") and not nodes.actor_pids("b"), "the run's actors gone", 60)
 
 
 def _running_on(db_path: Path, node_ip: str) -> bool:
@@ -202,7 +202,7 @@ def test_resources_the_cluster_cannot_give_are_one_line_errors(nodes: RayNodes, 
     assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("e2a-tui: error: ") and message in lines[0], done.stderr
-    assert not nodes.actor_pids("a") and not nodes.actor_pids("b")
+    _wait(lambda: not nodes.actor_pids("a") and not nodes.actor_pids("b"), "no actor left", 60)
 
 
 def test_unreachable_or_malformed_addresses_are_one_line_errors(nodes: RayNodes, sample_epub: Path,
@@ -213,3 +213,54 @@ def test_unreachable_or_malformed_addresses_are_one_line_errors(nodes: RayNodes,
                           str(tmp_path / "x.m4b"), "--ray", address, timeout=60)
         lines = done.stderr.strip().splitlines()
         assert done.returncode == 2 and len(lines) == 1 and message in lines[0], done.stderr
+
+
+_REPLACE_SCRIPT = """
+import asyncio, json, sys
+import ray
+from tui.core.client import WorkerClient, WorkerUnreachable
+from tui.ray.cluster import RayCluster
+from tui.ray.settings import RaySettings
+
+async def main():
+    notices = []
+    cluster = RayCluster(RaySettings(address=sys.argv[1], workers=2, max_restarts=0))
+    cluster.bind_events(lambda e: notices.append(getattr(e, "message", "")))
+    endpoints = await cluster.start()
+    try:
+        first, other = cluster.slots
+        clients = {ep.name: WorkerClient(ep) for ep in endpoints}
+        old_pid, other_pid = first.pid, other.pid
+        ray.kill(first.handle, no_restart=True)  # gone for good: Ray will not restart it
+        try:
+            await clients[first.name].status()
+            dead = "answered"
+        except WorkerUnreachable as exc:
+            dead = str(exc)
+        replaced = await cluster.rebootstrap(first.host)  # what b asks for
+        status = await clients[first.name].status()  # the same client, the new actor
+        untouched = await cluster.rebootstrap(other.host)
+        print(json.dumps({"dead": dead, "replaced": [ep.name for ep in replaced], "status": status.status,
+                          "old_pid": old_pid, "new_pid": first.pid, "other_same": other.pid == other_pid,
+                          "untouched": [ep.name for ep in untouched], "notices": notices}))
+        for client in clients.values():
+            await client.aclose()
+    finally:
+        await cluster.stop()
+
+asyncio.run(main())
+"""
+
+
+def test_b_replaces_an_actor_that_ray_will_not_restart(nodes: RayNodes) -> None:
+    import json
+
+    done = nodes.exec("a", sys.executable, "-c", _REPLACE_SCRIPT, nodes.address, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "is gone" in seen["dead"], seen
+    assert len(seen["replaced"]) == 1 and seen["status"] == "idle", seen
+    assert seen["new_pid"] != seen["old_pid"] and seen["other_same"], seen
+    assert seen["untouched"] == [], seen  # a live actor is left alone
+    assert any("Ray actor lost" in n and "press b for a new one" in n for n in seen["notices"]), seen
+    _wait(lambda: not nodes.actor_pids("a") and not nodes.actor_pids("b"), "stop() removing the actors", 60)
