@@ -207,8 +207,8 @@ def test_compose_file_validates_and_its_orchestrator_converts_a_mounted_book(
     (tmp_path / "secrets").mkdir()
     token_file = tmp_path / "secrets" / "e2a_worker_token"
     token_file.write_text(token + "\n")
-    os.chown(token_file, 10001, 10001)  # the containers' user, as the README says
-    token_file.chmod(0o400)
+    os.chown(token_file, os.getuid(), 10001)  # readable by the containers' group, as the README says
+    token_file.chmod(0o640)
     books, audiobooks = tmp_path / "books", tmp_path / "audiobooks"
     books.mkdir()
     audiobooks.mkdir()
@@ -243,6 +243,8 @@ def test_compose_file_validates_and_its_orchestrator_converts_a_mounted_book(
     assert not any("deploy" in s for s in yaml.safe_load(cpu_config.stdout)["services"].values())
 
     REPORT["orchestrator_build_s"] = C.build_image(C.ORCHESTRATOR_IMAGE, target="orchestrator")
+    print(f"\norchestrator image {C.ORCHESTRATOR_IMAGE}: {C.image_size_mb(C.ORCHESTRATOR_IMAGE):.0f} MB, built in "
+          f"{REPORT['orchestrator_build_s']:.1f} s")
     override = _compose_override(tmp_path / "compose.test.yaml", (C.free_port(), C.free_port()))
     files = [*cpu_files, "-f", str(override)]
     base = [*compose, "-p", project, *files]

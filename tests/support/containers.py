@@ -50,10 +50,17 @@ class PodmanError(RuntimeError):
 
 def missing_tools() -> list[str]:
     """What the container tests need and this machine lacks (root, podman, runc, debootstrap)."""
-    missing = [tool for tool in ("podman", "runc", "debootstrap") if shutil.which(tool) is None]
+    missing = [tool for tool in ("podman", "runc", "debootstrap") if _tool(tool) is None]
     if os.geteuid() != 0:
         missing.append("root")
     return missing
+
+
+def _tool(name: str) -> Optional[str]:
+    found = shutil.which(name)
+    if found is None and Path("/usr/sbin", name).exists():  # root's tools when PATH has no sbin
+        found = str(Path("/usr/sbin", name))
+    return found
 
 
 def podman_env() -> dict[str, str]:
@@ -103,8 +110,10 @@ def ensure_debian_base() -> float:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="e2a-base-", dir="/var/tmp") as tmp:
         root = Path(tmp) / "rootfs"
-        subprocess.run(["debootstrap", "--variant=minbase", "bookworm", str(root), debian_mirror()],
-                       check=True, capture_output=True, timeout=900)
+        made = subprocess.run([_tool("debootstrap") or "debootstrap", "--variant=minbase", "bookworm", str(root),
+                               debian_mirror()], capture_output=True, text=True, timeout=900)
+        if made.returncode != 0:
+            raise PodmanError(f"debootstrap exited {made.returncode}: {(made.stdout + made.stderr)[-2000:]}")
         # what apt downloaded and indexed is not part of a base (the build runs apt-get update itself)
         for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
             for item in (root / junk).glob("*"):
