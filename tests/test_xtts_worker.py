@@ -286,3 +286,71 @@ def test_worker_process_loads_replicas_and_refuses_a_download_without_the_licenc
     assert result.returncode == 2
     lines = [ln for ln in result.stderr.splitlines() if ln.startswith("e2a-worker: error: ")]
     assert lines and "--agree-coqui-license" in lines[0] and "Traceback" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def verified(tiny_model):
+    """One tiny XTTS replica with Whisper tiny.en beside it, as ``e2a-worker --engine xtts`` starts it."""
+    from remote_worker.app import create_app
+    from remote_worker.engines.xtts import XttsEngine
+    from remote_worker.verifying import build_verification
+    from tests.support.verify_models import unavailable
+
+    if unavailable() is not None:
+        pytest.skip(f"no offline recogniser: {unavailable()}")
+    engine = XttsEngine(model_dir=str(tiny_model), threads=1, use_cuda=False)
+    app = create_app(engine, verification=build_verification(True, None, device="cpu", threads=1))
+    with serve_in_thread(app) as base_url:
+        yield base_url
+
+
+VERIFY_SENTENCES = ["The keeper wound the clock at seven.", "Yes.", "Gulls circled the rocks while the tide went out."]
+
+
+def test_verify_flags_every_sentence_of_unintelligible_speech_within_the_take_limit(verified):
+    """Random weights speak noise: no sentence may pass, each gets exactly the takes asked for, and the
+    unit still comes back complete with its audio and a check per sentence."""
+    with http_client(verified) as client:
+        assert client.get("/health").json()["verify"]["available"] is True
+        answer = client.post("/process_chapter", json={
+            "chapter_id": "noise", "sentences": VERIFY_SENTENCES,
+            "tts_config": {"speaker": "Tiny Speaker", "language": "en", "verify": True, "verify_takes": 2}},
+            timeout=600)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        audio, _rate = decode_base64_audio(body["audio_base64"])
+        assert audio.size > 0 and body["num_sentences"] == len(VERIFY_SENTENCES)
+        checks = body["checks"]
+        assert [c["index"] for c in checks] == [0, 1, 2]
+        assert all(c["status"] == "flagged" for c in checks), checks
+        assert all(c["takes"] == 2 for c in checks), checks
+        status = client.get("/status").json()
+        assert status["retakes"] == len(VERIFY_SENTENCES) and status["verify_seconds"] > 0
+
+
+async def test_a_verified_xtts_run_completes_with_every_sentence_reported(verified, tmp_path):
+    """Through the real core: the book is complete (exit 0), and every sentence is in the flagged report."""
+    import csv
+
+    from tui.core.checks import flagged_report_path
+    from tui.core.options import RunOptions
+    from tui.core.session import RunSession
+    from tui.core.static import StaticCluster
+
+    book = tmp_path / "noise.txt"
+    book.write_text("CHAPTER ONE\n\n" + " ".join(VERIFY_SENTENCES[:2]) + "\n\nCHAPTER TWO\n\n" + VERIFY_SENTENCES[2] + "\n")
+    output = tmp_path / "noise.m4b"
+    session = RunSession(RunOptions(input=book, output=output, engine="xtts", speaker="Tiny Speaker", verify=True,
+                                    verify_takes=2),
+                         StaticCluster(verified.removeprefix("http://"), warn=None))
+    result = await session.run()
+    assert result.ok, result.error
+    assert result.sentences_passed == 0 and result.sentences_unverified == 0
+    rows = list(csv.DictReader(flagged_report_path(output).open(), delimiter="\t"))
+    assert len(rows) == result.sentences_flagged  # the chapter headings are spoken and flagged too
+    spoken = [(r["chapter"], r["expected"]) for r in rows]
+    assert [s for s in spoken if s[1] in VERIFY_SENTENCES] == [("1", VERIFY_SENTENCES[0]), ("1", VERIFY_SENTENCES[1]),
+                                                               ("2", VERIFY_SENTENCES[2])]
+    assert {r["takes"] for r in rows} == {"2"}
+    times = [r["book_time"] for r in rows]
+    assert times == sorted(times)
