@@ -1,10 +1,7 @@
 """Joining a Ray cluster (or starting a private one) with one-line errors and no endless wait.
 
-``local`` starts a one-node cluster inside this process for trying Ray out. Ray's processes
-listen on every interface of the machine and Ray has no option to bind loopback only, so the
-private cluster is started with Ray's own token authentication (``RAY_AUTH_MODE=token``, a fresh
-random token that never leaves this process and its children): a stranger on the network who
-reaches a port gets ``UNAUTHENTICATED``. It stops with the run. Joining a cluster that uses token
+``local`` starts a private one-node cluster for trying Ray out (:mod:`tui.ray.private`: token
+authentication on, stopped with the run). Joining a cluster that uses token
 authentication needs ``RAY_AUTH_MODE=token`` and ``RAY_AUTH_TOKEN`` (or ``RAY_AUTH_TOKEN_PATH``) set
 as for any Ray client.
 """
@@ -14,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import secrets
 import shutil
 import socket
 import sys
@@ -24,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 from ..core.cluster import ClusterError
+from .private import PrivateCluster
 from .settings import AUTO, LOCAL
 
 __all__ = ["RayConnection", "connect", "NAMESPACE", "CONNECT_TIMEOUT_S", "first_line"]
@@ -46,9 +43,12 @@ def first_line(exc: BaseException) -> str:
 class RayConnection:
     """This process's connection to a cluster; ``close()`` leaves it (and stops a private cluster)."""
 
-    def __init__(self, address: str, local_dir: Optional[Path]) -> None:
+    def __init__(self, address: str, local_dir: Optional[Path] = None, private: Optional[PrivateCluster] = None,
+                 hold: Optional[threading.Event] = None) -> None:
         self.address = address
         self.local_dir = local_dir
+        self._private = private
+        self._hold = hold  # releases the thread that started the private cluster
 
     @property
     def private(self) -> bool:
@@ -59,6 +59,10 @@ class RayConnection:
 
         if ray.is_initialized():
             ray.shutdown()
+        if self._private is not None:
+            self._private.stop()
+        if self._hold is not None:
+            self._hold.set()
         if self.local_dir is not None:
             shutil.rmtree(self.local_dir, ignore_errors=True)
 
@@ -77,20 +81,28 @@ def _reachable(address: str, timeout: float = 5.0) -> None:
         raise ClusterError(f"cannot reach the Ray cluster at {address}: {why}") from None
 
 
-def _in_thread(call: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Run a blocking Ray call in a daemon thread: one that hangs cannot keep the process from exiting."""
+def _in_thread(call: Callable[[], Any], timeout: float, what: str, *, hold: Optional[threading.Event] = None) -> Any:
+    """Run a blocking Ray call in a daemon thread: one that hangs cannot keep the process from exiting.
+
+    ``hold``: the thread then stays alive until the event is set. Ray ties the processes of a cluster
+    it starts to the *thread* that started them (the parent-death signal is per thread), so the
+    thread that starts a private cluster must outlive it.
+    """
     box: dict[str, Any] = {}
+    returned = threading.Event()
 
     def run() -> None:
         try:
             box["value"] = call()
         except BaseException as exc:  # noqa: BLE001 - handed back to the caller
             box["error"] = exc
+        returned.set()
+        if hold is not None:
+            hold.wait()
 
     thread = threading.Thread(target=run, name="e2a-ray-connect", daemon=True)
     thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
+    if not returned.wait(timeout):
         raise ClusterError(f"{what}: no answer within {timeout:g} s")
     if "error" in box:
         raise box["error"]
@@ -125,15 +137,22 @@ def connect(address: str, *, num_cpus: Optional[int] = None, runtime_env: Option
     # the driver's C++ side logs retries straight to stderr; only its errors belong there
     os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")
     local_dir: Optional[Path] = None
+    private: Optional[PrivateCluster] = None
+    hold: Optional[threading.Event] = None
     kwargs: dict[str, Any] = {"namespace": NAMESPACE, "log_to_driver": False, "configure_logging": False,
                               "runtime_env": runtime_env}
     if address == LOCAL:
-        os.environ["RAY_AUTH_MODE"] = "token"
-        os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
-        os.environ.pop("RAY_AUTH_TOKEN_PATH", None)
-        os.environ.pop("RAY_ADDRESS", None)
         local_dir = Path(tempfile.mkdtemp(prefix="e2a-ray-"))
-        kwargs.update(address="local", include_dashboard=False, num_cpus=num_cpus, _temp_dir=str(local_dir))
+        private, hold = PrivateCluster(local_dir, num_cpus), threading.Event()
+        try:
+            joined = _in_thread(private.start, CONNECT_TIMEOUT_S + 5, "starting a private Ray cluster", hold=hold)
+        except BaseException:
+            hold.set()
+            shutil.rmtree(local_dir, ignore_errors=True)
+            raise
+        os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=private.token)
+        os.environ.pop("RAY_AUTH_TOKEN_PATH", None)
+        kwargs.update(address=joined)
     else:
         if address != AUTO:
             _reachable(address)
@@ -144,15 +163,14 @@ def connect(address: str, *, num_cpus: Optional[int] = None, runtime_env: Option
         raise ClusterError("Ray is not installed here: pip install 'e2a-tui[ray]'") from None
     # Ray's warnings (not the main thread, token mode on) would land on our stderr as bare lines
     logging.getLogger("ray").setLevel(logging.ERROR)
+    conn = RayConnection(address, local_dir, private, hold)
     try:
         with _stderr_to(local_dir or Path(tempfile.gettempdir())):
             _in_thread(lambda: ray.init(**kwargs), timeout, f"joining the Ray cluster at {address}")
     except ClusterError:
-        if local_dir is not None:
-            shutil.rmtree(local_dir, ignore_errors=True)
+        conn.close()
         raise
     except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError (version), ValueError...
-        if local_dir is not None:
-            shutil.rmtree(local_dir, ignore_errors=True)
+        conn.close()
         raise ClusterError(f"cannot join the Ray cluster at {address}: {first_line(exc)}") from None
-    return RayConnection(address, local_dir)
+    return conn
