@@ -25,6 +25,7 @@ import numpy as np
 from .engines.base import Engine
 from .protocol import SentenceCheck, TTSConfig
 from .speaking import SpokenSentence, speak_sentence
+from .verifying import VerificationCancelled
 
 if TYPE_CHECKING:
     from .verifying import UnitVerification
@@ -253,7 +254,10 @@ class EngineRunner:
                 spoken.append(said)
             checks = None
             if config.verify and self.verification is not None:
-                pieces, checks = self.verification.verify(replica.engine, sentences, pieces, config)
+                try:
+                    pieces, checks = self.verification.verify(replica.engine, sentences, pieces, config, cancel)
+                except VerificationCancelled:
+                    raise _Cancelled(time.perf_counter() - started) from None
         finally:
             elapsed = time.perf_counter() - started
         return Synthesis(pieces, elapsed, spoken, replica.index, wall_start, time.time(), checks)

@@ -11,6 +11,7 @@ such a request with 422, never skipping the check silently.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Optional, Sequence
 
 import numpy as np
@@ -21,12 +22,16 @@ from .speaking import speak_sentence
 from .verify import SpeechRecognizer, Verifier
 from .verify.pipeline import verify_unit_pieces
 
-__all__ = ["UnitVerification", "build_verification"]
+__all__ = ["UnitVerification", "VerificationCancelled", "build_verification"]
 
 _LOG = logging.getLogger(__name__)
 
 #: pace of each take relative to the request's (the first take is the request's own)
 RETAKE_PACES = (1.0, 1.05, 0.96, 1.08, 0.93)
+
+
+class VerificationCancelled(Exception):
+    """The unit was cancelled while it was being heard or spoken again."""
 
 
 class UnitVerification:
@@ -67,10 +72,16 @@ class UnitVerification:
             _LOG.info("verification: %s", available.reason)
 
     def verify(self, engine: Engine, sentences: Sequence[str], pieces: list[np.ndarray],
-               config: TTSConfig) -> tuple[list[np.ndarray], list[SentenceCheck]]:
+               config: TTSConfig, cancel: Optional[threading.Event] = None,
+               ) -> tuple[list[np.ndarray], list[SentenceCheck]]:
         """Hear the unit's first takes, speak again what is not heard; the pieces to assemble and a check
-        per sentence (blank sentences pass: there is nothing to say)."""
+        per sentence (blank sentences pass: there is nothing to say).
+
+        ``cancel`` is looked at before the hearing and before every retake, so a cancelled unit frees
+        its replica within one take's time (raises :class:`VerificationCancelled`)."""
         assert self.verifier is not None
+        if cancel is not None and cancel.is_set():
+            raise VerificationCancelled()
         self._load()
         spoken = [i for i, text in enumerate(sentences) if text.strip()]
         checks = [SentenceCheck(index=i, status="passed") for i in range(len(sentences))]
@@ -79,6 +90,8 @@ class UnitVerification:
         texts = [sentences[i].strip() for i in spoken]
 
         def speak(index: int, take: int) -> np.ndarray:
+            if cancel is not None and cancel.is_set():
+                raise VerificationCancelled()
             # a new take: engines that sample (XTTS) differ by themselves; a slightly other pace also
             # moves a deterministic one (Piper) off the take that failed
             pace = (config.length_scale or 1.0) * RETAKE_PACES[take % len(RETAKE_PACES)]

@@ -10,6 +10,8 @@ the book. A rerun reuses everything without speaking or hearing anything again.
 from __future__ import annotations
 
 import csv
+import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -136,3 +138,49 @@ async def test_a_worker_that_cannot_verify_is_refused_with_its_reason(tmp_path) 
             assert schema["components"]["schemas"]["TTSConfig"]["properties"]["verify"]["const"] is False
         with pytest.raises(ClusterError, match="cannot verify"):
             await _run(book, tmp_path / "b.m4b", url)
+
+
+class BabblingPiper(PiperEngine):
+    """Piper that babbles every take, noting each call, and says when the first retake begins."""
+
+    def __init__(self, sentences: int) -> None:
+        super().__init__(threads=1)
+        self.first_takes = sentences
+        self.calls: list[float] = []
+        self.retaking = threading.Event()
+
+    def synthesize(self, sentence: str, config: TTSConfig):
+        self.calls.append(time.monotonic())
+        if len(self.calls) > self.first_takes:
+            self.retaking.set()
+        return super().synthesize("Orange piano yesterday window seven bicycle mountain purple kitchen.", config)
+
+
+def test_a_unit_cancelled_during_its_retakes_frees_the_worker_within_a_take() -> None:
+    """POST /cancel while flagged sentences are being spoken again: the unit ends as cancelled (499) at the
+    next take instead of running every take of every sentence."""
+    sentences = [ONCE, ALWAYS, "Nobody came to see the lamp that night."]
+    engine = BabblingPiper(len(sentences))
+    app = create_app(engine, verification=build_verification(True, None, device="cpu", threads=1))
+    answer: dict = {}
+    with serve_in_thread(app) as url:
+        def post() -> None:
+            with httpx.Client(base_url=url, trust_env=False, timeout=300) as client:
+                answer["status"] = client.post("/process_chapter", json={
+                    "chapter_id": "retaking", "sentences": sentences,
+                    "tts_config": {"verify": True, "verify_takes": 5}}).status_code
+
+        thread = threading.Thread(target=post)
+        thread.start()
+        assert engine.retaking.wait(120), "the worker never spoke a retake"
+        with httpx.Client(base_url=url, trust_env=False, timeout=30) as client:
+            assert client.post("/cancel/retaking").json() == {"cancelled": 1}
+            cancelled_at, calls_then = time.monotonic(), len(engine.calls)
+            thread.join(120)
+            assert answer["status"] == 499
+            status = client.get("/status").json()
+    # at most the take in progress (and those of its batch) after the cancel, never all 5 takes of 3 sentences
+    late = [t for t in engine.calls if t > cancelled_at]
+    assert len(engine.calls) - calls_then <= 1 and len(late) <= 1, (len(engine.calls), calls_then)
+    assert len(engine.calls) < len(sentences) * 5
+    assert status["status"] == "idle"
