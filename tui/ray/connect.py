@@ -32,12 +32,14 @@ CONNECT_TIMEOUT_S = 60.0
 
 
 def first_line(exc: BaseException) -> str:
-    """The first non-empty line of an exception's text (Ray's carry tracebacks and banners)."""
-    for line in str(exc).splitlines():
-        line = line.strip()
-        if line and not line.startswith(("Traceback", "File ", "^")):
-            return line[:300]
-    return type(exc).__name__
+    """The first non-empty line of an exception's text (Ray's carry tracebacks and banners), with the
+    next one when the first only announces it (``...from server:``)."""
+    lines = [line.strip() for line in str(exc).splitlines()]
+    lines = [line for line in lines if line and not line.startswith(("Traceback", "File ", "^"))]
+    if not lines:
+        return type(exc).__name__
+    text = lines[0] if not lines[0].endswith(":") or len(lines) == 1 else f"{lines[0]} {lines[1]}"
+    return text[:300]
 
 
 class RayConnection:
