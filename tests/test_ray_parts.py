@@ -189,3 +189,44 @@ def test_the_cli_imports_no_ray() -> None:
     """)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_the_ray_source_declares_what_it_offers() -> None:
+    from tui.core.cluster import Offer
+    from tui.ray.cluster import RayCluster
+
+    assert RayCluster.offers == frozenset({Offer.EVENTS, Offer.HOSTS, Offer.REBOOTSTRAP})
+    assert "token" not in repr(RayCluster(RaySettings()))
+
+
+async def test_an_actor_of_another_version_or_without_the_dependencies_is_one_line(actor_loop) -> None:
+    import ray.exceptions as rex
+
+    from tui.ray.actors import describe
+    from tui.ray.transport import cause_line
+
+    async def other_version() -> dict:
+        return {"version": "0.0.1", "node_ip": "10.0.0.5", "gpus": [], "pid": 1}
+
+    class _Old:
+        describe = _Method(other_version, actor_loop)
+
+    with pytest.raises(ClusterError, match=r"^a Ray worker runs e2a worker 0\.0\.1, this orchestrator \S+: "
+                                           "install the same version on the nodes$"):
+        await describe(_Old(), timeout=10)
+
+    crash = rex.RayTaskError("WorkerActor.__init__", "Traceback (most recent call last):\n"
+                             "  File \"x.py\", line 1, in <module>\nModuleNotFoundError: No module named 'piper'",
+                             ModuleNotFoundError("No module named 'piper'"))
+    assert cause_line(crash) == "ModuleNotFoundError: No module named 'piper'"
+
+    async def broken() -> dict:
+        raise crash
+
+    class _Broken:
+        describe = _Method(broken, actor_loop)
+
+    with pytest.raises(ClusterError) as info:
+        await describe(_Broken(), timeout=10)
+    assert "\n" not in str(info.value) and "No module named 'piper'" in str(info.value)
+    assert "pip install e2a-tui there" in str(info.value)
