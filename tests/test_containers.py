@@ -138,7 +138,7 @@ def test_a_worker_container_killed_mid_run_the_book_completes_on_the_other(
     from tests.support.book_helpers import make_prose_epub
 
     paragraphs = [[" ".join(f"Paragraph {p} of chapter {c} has sentence {s} in it, and it goes on a little."
-                            for s in range(1, 7)) for p in range(1, 5)] for c in range(1, 5)]
+                            for s in range(1, 6)) for p in range(1, 4)] for c in range(1, 5)]
     book = make_prose_epub(tmp_path / "long.epub", paragraphs, title="Long")
     doomed = C.run_worker("e2a-test-doomed", token=token)
     survivor = C.run_worker("e2a-test-survivor", token=token)
@@ -168,6 +168,7 @@ def test_a_worker_container_killed_mid_run_the_book_completes_on_the_other(
             proc.communicate()
     assert doomed.state()["Running"] is False
     assert proc.returncode == 0, output[-4000:]
+    assert f"worker 127.0.0.1:{doomed.port} is down" in output, output[-4000:]
     _assert_audiobook(out, chapters=4)
     assert survivor.status()["units_done"] > 0
 

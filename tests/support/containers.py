@@ -191,7 +191,7 @@ def remove_test_containers() -> None:
     """Remove every container the container tests started (by their label), running or not."""
     ids = podman("ps", "-aq", "--filter", f"label={TEST_LABEL}", check=False).stdout.split()
     if ids:
-        podman("rm", "-f", "-t", "0", *ids, check=False, timeout=120)
+        podman("rm", "-f", "-v", "-t", "0", *ids, check=False, timeout=120)  # -v: their anonymous volumes too
 
 
 @dataclass
