@@ -55,6 +55,7 @@ def cli() -> None:
     e2a-tui --no-tui book.epub -o out.m4b  headless
     e2a-tui book.epub --workers a:8001,b:8001
     e2a-tui book.epub -i inventory.toml    workers on your SSH hosts
+    e2a-tui book.epub --ray HOST:PORT      workers as actors on a Ray cluster
     e2a-tui --sample                       try it on the bundled sample book
     """
 
