@@ -10,6 +10,8 @@ import asyncio
 from pathlib import Path
 from typing import Optional
 
+from .waiting import within
+
 __all__ = ["RunControl"]
 
 
@@ -29,7 +31,7 @@ class RunControl:
         """Until kicked or ``timeout`` seconds have passed."""
         self._kick.clear()
         try:
-            await asyncio.wait_for(self._kick.wait(), timeout)
+            await within(self._kick.wait(), timeout)
         except asyncio.TimeoutError:
             pass
 

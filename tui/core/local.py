@@ -18,7 +18,7 @@ import httpx
 
 from .cluster import ClusterError, Offer, WorkerEndpoint, WorkerSource
 from .events import Event, WorkerStateChanged
-from .waiting import poll_until
+from .waiting import poll_until, within
 
 __all__ = ["LocalCluster", "default_local_workers", "spawn_local_worker"]
 
@@ -48,7 +48,7 @@ class _LocalWorker:
         if self.proc.returncode is None:
             self.proc.terminate()
         try:
-            await asyncio.wait_for(self.proc.wait(), 10)
+            await within(self.proc.wait(), 10)
         except asyncio.TimeoutError:
             self.proc.kill()
             await self.proc.wait()
@@ -89,7 +89,7 @@ async def spawn_local_worker(
     finally:
         log_fh.close()
     try:
-        port = await asyncio.wait_for(_read_port(proc), startup_timeout)
+        port = await within(_read_port(proc), startup_timeout)
         worker = _LocalWorker(name, proc, port, token, log)
         worker.drain = asyncio.ensure_future(_drain(proc))
         await _wait_healthy(f"http://127.0.0.1:{port}", token, startup_timeout)

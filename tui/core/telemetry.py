@@ -12,6 +12,7 @@ from typing import Callable, Mapping, Optional
 
 from . import events as ev
 from .client import WorkerClient, WorkerError
+from .waiting import within
 
 __all__ = ["poll_once", "telemetry_loop"]
 
@@ -23,7 +24,7 @@ async def poll_once(clients: Mapping[str, WorkerClient], *, timeout: float,
 
     async def one(name: str) -> bool:
         try:
-            status = await asyncio.wait_for(clients[name].status(timeout=timeout), timeout)
+            status = await within(clients[name].status(timeout=timeout), timeout)
         except (WorkerError, asyncio.TimeoutError):
             return False
         publish(ev.WorkerTelemetry(name, status))

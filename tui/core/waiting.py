@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Iterator, Optional, TypeVar
 
-__all__ = ["Backoff", "retry", "poll_until"]
+__all__ = ["Backoff", "retry", "poll_until", "within"]
 
 T = TypeVar("T")
 
@@ -88,3 +88,23 @@ async def poll_until(
         if now >= deadline:
             return None, "timeout"
         await asyncio.sleep(interval)
+
+
+async def within(awaitable: Awaitable[T], timeout: float) -> T:
+    """``await awaitable`` for at most ``timeout`` seconds, then cancel it and raise ``asyncio.TimeoutError``.
+
+    What ``asyncio.wait_for`` does, except that before Python 3.12 ``wait_for`` drops a cancellation that
+    arrives just as the awaited thing finishes (it returns the result and the caller never learns it was
+    cancelled): in a run that lost Ctrl-C, and could leave a cancelled loop running. This never does.
+    """
+    task = asyncio.ensure_future(awaitable)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+    except BaseException:
+        task.cancel()
+        raise
+    if not done:
+        task.cancel()
+        await asyncio.wait({task})  # let it unwind; a cancellation of ours still propagates from here
+        raise asyncio.TimeoutError()
+    return task.result()

@@ -17,6 +17,7 @@ from .connect import NAMESPACE
 from .plan import WorkerPlan
 from .settings import RaySettings
 from .transport import cause_line
+from ..core.waiting import within
 
 __all__ = ["start_actor", "describe", "kill_actor", "worker_name", "ACTOR_CLASS_NAME"]
 
@@ -44,7 +45,7 @@ def start_actor(index: int, run_tag: str, plan: WorkerPlan, group: Any, settings
 async def describe(handle: Any, timeout: float = START_TIMEOUT_S) -> dict:
     """Where the actor runs (waits for its engine to load); ClusterError in one line if it cannot start."""
     try:
-        info = await asyncio.wait_for(asyncio.wrap_future(handle.describe.remote().future()), timeout)
+        info = await within(asyncio.wrap_future(handle.describe.remote().future()), timeout)
     except asyncio.TimeoutError:
         raise ClusterError(f"a Ray worker did not start within {timeout:g} s") from None
     except rex.RuntimeEnvSetupError as exc:

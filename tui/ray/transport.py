@@ -17,6 +17,7 @@ import ray
 import ray.exceptions as rex
 
 from .connect import first_line
+from ..core.waiting import within
 
 __all__ = ["ActorSlot", "ActorTransport", "cause_line"]
 
@@ -77,7 +78,7 @@ class ActorTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectError(f"Ray actor of {self.slot.name} is gone: {cause_line(exc)}",
                                      request=request) from None
         try:
-            status, reply_headers, content = await asyncio.wait_for(asyncio.wrap_future(ref.future()), timeout)
+            status, reply_headers, content = await within(asyncio.wrap_future(ref.future()), timeout)
         except asyncio.TimeoutError:
             self._cancel(ref)
             raise httpx.ReadTimeout(f"Ray actor of {self.slot.name} did not answer within {timeout:g} s",

@@ -23,6 +23,7 @@ from .inventory import HostSpec, WorkerSpec, worker_name
 from .report import HostRecap
 from .wheel import ProjectWheel
 from remote_worker.requirements import requirements_for
+from ..core.waiting import within
 
 __all__ = [
     "BootstrapError",
@@ -134,7 +135,7 @@ class HostSession:
     async def close(self) -> None:
         self.conn.close()
         try:
-            await asyncio.wait_for(self.conn.wait_closed(), 5)
+            await within(self.conn.wait_closed(), 5)
         except (asyncio.TimeoutError, OSError, asyncssh.Error):
             pass
 

@@ -15,7 +15,7 @@ from typing import Callable, Optional
 
 import asyncssh
 
-from ..core.waiting import Backoff, retry
+from ..core.waiting import Backoff, retry, within
 from . import hostkeys
 from .inventory import HostSpec
 
@@ -121,7 +121,7 @@ async def _host_key_problem(host: HostSpec, accept_new: bool, timeout: float,
     path = hostkeys.known_hosts_path(host)
     known = hostkeys.load_known_hosts(path)
     try:
-        key = await asyncio.wait_for(
+        key = await within(
             asyncssh.get_server_host_key(host.address, host.port, config=None), timeout)
     except (OSError, asyncssh.Error, asyncio.TimeoutError) as exc:
         raise _unreachable(host, exc, timeout) from None
@@ -198,7 +198,7 @@ async def run_command(
     """Run ``argv`` (shell-quoted) on the host; a non-zero exit raises :class:`RemoteCommandError`."""
     command = " ".join(shlex.quote(a) for a in argv)
     try:
-        result = await asyncio.wait_for(conn.run(command, input=input, check=False), timeout)
+        result = await within(conn.run(command, input=input, check=False), timeout)
     except asyncio.TimeoutError:
         raise RemoteCommandError(host, step, f"no result within {timeout:.0f} s") from None
     except (OSError, asyncssh.Error) as exc:
