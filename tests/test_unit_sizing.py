@@ -134,3 +134,19 @@ def test_resumed_profile_gives_the_same_units_on_other_workers_and_costs():
     other_voice = RunOptions(input=CHILDREN, voice="amy.onnx")
     assert resumed_profile(settings, other_voice) is None
     assert plan_units(book, cheaper, workers=16, lexicon=None).profile.is_flat  # fresh: the costs decide
+
+
+def test_verified_runs_count_the_recogniser_per_request_and_get_fewer_larger_units():
+    """Whisper hears at least a 30 s window per call: hearing units back is a per-request cost."""
+    book = SHARED_BOOKS / "wasteland.epub"
+    plain = RunOptions(input=book, output=Path("/tmp/w.m4b"), verify=False)
+    heard = RunOptions(input=book, output=Path("/tmp/w.m4b"), verify=True)
+    assert request_costs(heard).overhead_s > request_costs(plain).overhead_s
+    assert request_costs(heard).speed < request_costs(plain).speed
+    loaded = load_book(book)
+    units_plain = plan_units(loaded, plain, workers=2, lexicon=None).units
+    units_heard = plan_units(loaded, heard, workers=2, lexicon=None).units
+    assert len(units_heard) < len(units_plain)
+    assert max(u.chars for u in units_heard) > 2 * max(u.chars for u in units_plain)
+    # the same sentences, cut into units otherwise
+    assert [s for u in units_heard for s in u.sentences] == [s for u in units_plain for s in u.sentences]

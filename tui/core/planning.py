@@ -22,12 +22,18 @@ from .client import SynthesisSettings
 from .options import RunOptions
 
 __all__ = ["book_loaded", "synthesis_settings", "UnitPlan", "RequestCosts", "prepare_book", "engine_key", "plan_units", "request_costs",
-           "resumed_profile", "ENGINE_COSTS"]
+           "resumed_profile", "ENGINE_COSTS", "VERIFY_COSTS"]
 
 #: Per engine: (engine seconds per request, audio seconds per wall second of one worker) when
 #: nothing was measured. Piper's fixed cost per request is a few ms (its units stay as they were);
 #: XTTS conditions on the reference voice and warms up per request, and speaks a few x real time.
 ENGINE_COSTS: dict[str, tuple[float, float]] = {"piper": (0.0, DEFAULT_SPEED), "xtts": (0.5, 3.0)}
+
+#: What hearing each unit back adds (``--verify``): (seconds per request, factor on a worker's speed).
+#: Whisper pads every input to a 30 s window, so a unit pays for a whole window however short it is:
+#: tiny.en on one CPU thread took ~0.9 s per call plus ~0.05 s per audio second. Counted as a per-request
+#: cost, it makes verified units larger (fewer windows) where the book and the fleet allow.
+VERIFY_COSTS: tuple[float, float] = (1.0, 0.6)
 
 
 @dataclass(frozen=True)
@@ -43,8 +49,10 @@ class RequestCosts:
 def request_costs(options: RunOptions, round_trips_s: Sequence[float] = ()) -> RequestCosts:
     """The request costs to size units by: the options where set; else the latency as the median
     of the measured ``round_trips_s`` (e.g. each worker's health probe, in seconds) and the
-    engine's default overhead and speed (:data:`ENGINE_COSTS`)."""
+    engine's default overhead and speed (:data:`ENGINE_COSTS`, with :data:`VERIFY_COSTS` when verifying)."""
     overhead, speed = ENGINE_COSTS.get(options.engine, ENGINE_COSTS["piper"])
+    if options.verifying:
+        overhead, speed = overhead + VERIFY_COSTS[0], speed * VERIFY_COSTS[1]
     latency = 0.0
     trips = sorted(t for t in round_trips_s if t is not None and t >= 0)
     if trips:
