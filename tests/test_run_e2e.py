@@ -228,12 +228,18 @@ async def test_wrong_token_is_one_line_error_exit_2(tmp_path: Path, sample_epub:
     assert err.count("\n") == 0 and "refused our token" in err and "not-the-token" not in err
 
 
+def _as_a_foreground_job() -> None:
+    """Ctrl-C reaches a terminal's foreground job; a job a shell started in the background (``cmd &``, as
+    a CI runner may start the whole suite) inherits SIGINT ignored, and so would the orchestrator."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_workers_and_keeps_finished_units(tmp_path: Path, sample_epub: Path) -> None:
     output = tmp_path / "int.m4b"
     proc = subprocess.Popen(
         [sys.executable, "-m", "tui", "--no-tui", str(sample_epub), "-o", str(output), "--local-workers", "2",
          "--unit-chars", "200"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_as_a_foreground_job,
     )
     journal = output.with_name(output.name + ".e2a") / "journal.sqlite3"
     deadline = time.monotonic() + 300
