@@ -51,7 +51,10 @@ from remote_worker.verify.pace import (  # noqa: E402
     spoken_chars,
     unit_pace,
 )
+from remote_worker.verify.phonetic import Phonemes, rescue  # noqa: E402
 from remote_worker.verify.verifier import relisten_layout, silent_spans  # noqa: E402
+from remote_worker.verify.windowed import judge_windows  # noqa: E402
+from remote_worker.verify.windows import Window, plan_windows  # noqa: E402
 from tests.support.damaging_engine import Damage, DamagingSpeaker  # noqa: E402
 from tui.book.ingest import load_book  # noqa: E402
 from tui.book.units import make_units  # noqa: E402
@@ -61,6 +64,7 @@ SENTENCE_GAP_MS, PARAGRAPH_GAP_MS = 250, 600
 SCORES = (0.4, 0.5, 0.6, 0.7, 0.8)
 RUNS = (3, 4, 5, 6)
 STRICTEST = Thresholds(min_score=max(SCORES), max_missing_run=min(RUNS))
+_PHONEMES = Phonemes()
 _CYCLE = (Damage.DROP_END, Damage.REPEAT, Damage.BABBLE, Damage.SILENCE)
 
 
@@ -94,7 +98,8 @@ def speak_unit(engine: PiperEngine, pieces: list[np.ndarray], starts: list[int])
     return audio.samples, audio.timings_seconds()
 
 
-def hear_clean(engine: PiperEngine, recognizer: SpeechRecognizer, wanted: int, units: dict) -> list[dict]:
+def hear_clean(engine: PiperEngine, recognizer: SpeechRecognizer, wanted: int, units: dict,
+               hearing: str = "windows") -> list[dict]:
     """Speak and hear clean units; keep what is needed to judge them again at other thresholds."""
     records = []
     done = 0
@@ -103,16 +108,22 @@ def hear_clean(engine: PiperEngine, recognizer: SpeechRecognizer, wanted: int, u
         pieces = [engine.synthesize(s, TTSConfig()) if s.strip() else np.zeros(0, np.float32) for s in sentences]
         tts = time.perf_counter() - t0
         samples, timings = speak_unit(engine, pieces, starts)
-        transcript = recognizer.transcribe(samples, engine.sample_rate, "en")
         silent = silent_spans(samples, engine.sample_rate, timings)
-        record = {
-            "book": name, "sentences": sentences, "timings": timings, "silent": silent,
-            "words": [asdict(w) for w in transcript.words],
-            "audio_s": transcript.audio_seconds, "asr_s": transcript.asr_seconds, "tts_s": tts,
-        }
+        record = {"book": name, "sentences": sentences, "timings": timings, "silent": silent, "tts_s": tts,
+                  "hearing": hearing}
+        if hearing == "windows":
+            windows = plan_windows(samples, engine.sample_rate, timings)
+            heard = recognizer.hear_windows(samples, engine.sample_rate, windows, "en")
+            record.update(windows=[asdict(w) for w in windows], texts=heard.texts, audio_s=heard.audio_seconds,
+                          asr_s=heard.asr_seconds)
+            first = judge_windows(windows, heard.texts, sentences, timings, limits=STRICTEST, silent=silent)
+        else:
+            transcript = recognizer.transcribe(samples, engine.sample_rate, "en")
+            record.update(words=[asdict(w) for w in transcript.words], audio_s=transcript.audio_seconds,
+                          asr_s=transcript.asr_seconds)
+            first = judge_unit(transcript.words, sentences, timings, limits=STRICTEST, silent=silent)
         # the second listen (Verifier.check_unit) for every sentence the strictest thresholds flag: a superset
         # of what any threshold in the grid sends to it, so each can be judged again from this record
-        first = judge_unit(transcript.words, sentences, timings, limits=STRICTEST, silent=silent)
         again = [i for i, v in enumerate(first) if v.flagged and not silent[i]]
         if again:
             rate = engine.sample_rate
@@ -127,21 +138,26 @@ def hear_clean(engine: PiperEngine, recognizer: SpeechRecognizer, wanted: int, u
     return records
 
 
-def judge_records(records: list[dict], limits: Thresholds) -> list[tuple[str, str, Any]]:
+def judge_records(records: list[dict], limits: Thresholds, by_sound: bool = True) -> list[tuple[str, str, Any]]:
     """(book, sentence, verdict) for every sentence of every record."""
     normalizer = TextNormalizer("en")
     out = []
     for record in records:
-        verdicts = judge_record(record, limits, normalizer)
+        verdicts = judge_record(record, limits, normalizer, by_sound)
         out.extend((record["book"], s, v) for s, v in zip(record["sentences"], verdicts))
     return out
 
 
-def judge_record(record: dict, limits: Thresholds, normalizer: TextNormalizer) -> list:
+def judge_record(record: dict, limits: Thresholds, normalizer: TextNormalizer, by_sound: bool = True) -> list:
     """A unit's verdicts from its saved hearings, as Verifier.check_unit reaches them."""
-    words = [HeardWord(**w) for w in record["words"]]
-    verdicts = judge_unit(words, record["sentences"], [tuple(t) for t in record["timings"]],
-                          normalizer=normalizer, limits=limits, silent=record["silent"])
+    if record.get("hearing", "timestamps") == "windows":
+        verdicts = judge_windows([Window(**w) for w in record["windows"]], record["texts"], record["sentences"],
+                                 [tuple(t) for t in record["timings"]], normalizer=normalizer, limits=limits,
+                                 silent=record["silent"])
+    else:
+        words = [HeardWord(**w) for w in record["words"]]
+        verdicts = judge_unit(words, record["sentences"], [tuple(t) for t in record["timings"]],
+                              normalizer=normalizer, limits=limits, silent=record["silent"])
     second = record.get("second")
     if second is not None and any(verdicts[i].flagged for i in second.get("flagged", second["index"])):
         again = judge_unit([HeardWord(**w) for w in second["words"]],
@@ -151,6 +167,8 @@ def judge_record(record: dict, limits: Thresholds, normalizer: TextNormalizer) -
         for i, verdict in zip(second["index"], again):
             if i in second.get("flagged", second["index"]) and verdicts[i].flagged and verdict.passed:
                 verdicts[i] = verdict
+    if by_sound:
+        verdicts = [rescue(v, text, "en", _PHONEMES, limits) for v, text in zip(verdicts, record["sentences"])]
     words_of = [normalizer.words(s) for s in record["sentences"]]
     chars = [spoken_chars(w) for w in words_of]
     lengths = [speech_length(s, w) for s, w in zip(record["sentences"], words_of)]
@@ -207,6 +225,8 @@ def report_clean(records: list[dict], chosen: Thresholds, show: int) -> None:
         kinds[v.problem] = kinds.get(v.problem, 0) + 1
     print(f"  chosen {chosen}: {len(flagged)} flagged = {100 * len(flagged) / total:.2f}% "
           f"({', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))})")
+    by_words = sum(1 for _, _, v in judge_records(records, chosen, by_sound=False) if v.flagged)
+    print(f"  judged by words alone (no phoneme comparison): {by_words} flagged = {100 * by_words / total:.2f}%")
     for book in sorted({b for b, _, _ in judged}):
         mine = [v for b, _, v in judged if b == book]
         print(f"    {book}: {sum(v.flagged for v in mine)} of {len(mine)} flagged "
@@ -295,6 +315,8 @@ def main() -> None:
     parser.add_argument("--damaged-sentences", type=int, default=300, help="sentences in damaged units")
     parser.add_argument("--unit-chars", type=int, default=800, help="unit size as the orchestrator sets it")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--hearing", choices=("windows", "timestamps"), default="windows",
+                        help="how a unit is heard first (Verifier's hearing)")
     parser.add_argument("--max-takes", type=int, default=3)
     parser.add_argument("--show", type=int, default=25, help="flagged clean / missed damaged sentences to list")
     parser.add_argument("--save", type=Path, default=None, help="write what was heard on clean speech here")
@@ -320,19 +342,19 @@ def main() -> None:
     recognizer = SpeechRecognizer(threads=args.threads)
     recognizer.load()
     if records is None and args.sentences > 0 and not args.damaged_only:
-        records = hear_clean(engine, recognizer, args.sentences, book_units(paths, args.unit_chars))
+        records = hear_clean(engine, recognizer, args.sentences, book_units(paths, args.unit_chars), args.hearing)
         if args.save is not None:
             args.save.write_text(json.dumps(records))
         report_clean(records, chosen, args.show)
     if records is not None and (args.load is None or args.retake_loaded):
-        retake_clean(engine, Verifier(recognizer, chosen), records, args.max_takes)
+        retake_clean(engine, Verifier(recognizer, chosen, hearing=args.hearing), records, args.max_takes)
     if args.damaged_sentences > 0 and (args.load is None or args.damaged_only):
         units = book_units(paths, args.unit_chars)
         used = {name: 0 for name in units}
         for name, _, _ in pick(units, args.sentences):
             used[name] += 1
         skip = max(used.values(), default=0)
-        run_damaged(engine, Verifier(recognizer, chosen), args.damaged_sentences, units, skip,
+        run_damaged(engine, Verifier(recognizer, chosen, hearing=args.hearing), args.damaged_sentences, units, skip,
                     args.max_takes, args.show)
     print(f"\nwall time {time.monotonic() - started:.0f} s")
 

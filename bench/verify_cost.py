@@ -6,8 +6,11 @@ a machine that drifts, each into a fresh output (nothing reused), after one unco
 verified pass that loads every worker's recogniser. Prints the wall
 time of each pass, the ratio on/off (goal <= 1.35 on Piper/CPU), the recogniser's
 seconds per audio second and the retakes, read from the workers' /status.
+``--compare-hearing`` adds a second set of workers that hear each unit whole with
+word timestamps (``e2a-worker --verify-hearing timestamps``) and a verified pass on
+them in every round, against the default hearing in windows.
 
-    python bench/verify_cost.py [--book PATH] [--chapters SPEC] [--workers 2] [--rounds 2]
+    python bench/verify_cost.py [--book PATH] [--chapters SPEC] [--workers 2] [--rounds 2] [--compare-hearing]
 
 Run it on a quiet machine: nothing else may run beside a bench.
 """
@@ -78,33 +81,47 @@ async def main() -> None:
     parser.add_argument("--chapters", default="1-2", help="chapters to convert (default 1-2)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=2, help="off/on pairs (default 2)")
+    parser.add_argument("--compare-hearing", action="store_true",
+                        help="also a verified pass per round on workers hearing with word timestamps")
     args = parser.parse_args()
+    hearings = ["windows", "timestamps"] if args.compare_hearing else ["windows"]
     with tempfile.TemporaryDirectory(prefix="e2a-verify-cost-") as tmp_name:
         tmp = Path(tmp_name)
         (tmp / "workers").mkdir()
-        workers = await asyncio.gather(*(spawn_local_worker(f"bench-{i + 1}", threads=1, workdir=tmp / "workers")
-                                         for i in range(args.workers)))
+        sets = {}
+        for hearing in hearings:
+            sets[hearing] = await asyncio.gather(*(
+                spawn_local_worker(f"bench-{hearing}-{i + 1}", threads=1, workdir=tmp / "workers",
+                                   extra_args=("--verify-hearing", hearing)) for i in range(args.workers)))
         try:
             # warm-up, not counted: every worker loads its recogniser and the caches fill
-            await one_pass(args.book, args.chapters, workers, verify=True, tmp=tmp, n=-1)
+            for n, workers in enumerate(sets.values()):
+                await one_pass(args.book, args.chapters, workers, verify=True, tmp=tmp, n=-1 - n)
             rows = []
-            for n in range(2 * args.rounds):
-                row = await one_pass(args.book, args.chapters, workers, verify=n % 2 == 1, tmp=tmp, n=n)
+            order = [("off", False)] + [(h, True) for h in hearings]
+            for n in range(len(order) * args.rounds):
+                label, verify = order[n % len(order)]
+                row = await one_pass(args.book, args.chapters, sets["windows" if label == "off" else label],
+                                     verify=verify, tmp=tmp, n=n)
+                row["label"] = label
                 rows.append(row)
-                print(f"pass {n + 1}: verify {'on ' if row['verify'] else 'off'} wall {row['wall']:.1f} s, "
+                print(f"pass {n + 1}: verify {label:10} wall {row['wall']:.1f} s, "
                       f"{row['audio']:.0f} s audio, worker busy {row['synthesis_seconds']:.1f} s, "
                       f"recogniser {row['verify_seconds']:.1f} s, retakes {row['retakes']}, "
                       f"flagged {row['flagged']} of {row['passed'] + row['flagged']}", flush=True)
         finally:
-            await asyncio.gather(*(w.stop() for w in workers))
-    off = statistics.mean(r["wall"] for r in rows if not r["verify"])
-    on = statistics.mean(r["wall"] for r in rows if r["verify"])
-    heard = sum(r["verify_audio_seconds"] for r in rows if r["verify"])
-    asr = sum(r["verify_seconds"] for r in rows if r["verify"])
+            await asyncio.gather(*(w.stop() for workers in sets.values() for w in workers))
+    off = statistics.mean(r["wall"] for r in rows if r["label"] == "off")
     print(f"book {args.book.name}, chapters {args.chapters}, {args.workers} workers x 1 thread")
-    print(f"wall with/without --verify: {on / off:.3f} (goal <= 1.35); mean {on:.1f} s vs {off:.1f} s")
-    print(f"recogniser: {asr / heard:.4f} s per audio second ({heard / asr:.1f}x real time per thread)"
-          if heard else "recogniser: nothing heard")
+    for hearing in hearings:
+        mine = [r for r in rows if r["label"] == hearing]
+        on = statistics.mean(r["wall"] for r in mine)
+        heard = sum(r["verify_audio_seconds"] for r in mine)
+        asr = sum(r["verify_seconds"] for r in mine)
+        print(f"hearing {hearing}: wall with/without --verify {on / off:.3f} (goal <= 1.35); "
+              f"mean {on:.1f} s vs {off:.1f} s")
+        print(f"  recogniser: {asr / heard:.4f} s per audio second ({heard / asr:.1f}x real time per thread)"
+              if heard else "  recogniser: nothing heard")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from .protocol import SentenceCheck, TTSConfig, VerifyInfo
 from .speaking import speak_sentence
 from .verify import SpeechRecognizer, Verifier
 from .verify.pipeline import verify_unit_pieces
+from .verify.verifier import Hearing
 
 __all__ = ["UnitVerification", "VerificationCancelled", "build_verification"]
 
@@ -114,8 +115,8 @@ class UnitVerification:
 
 
 def build_verification(enabled: bool, model: Optional[str], *, device: str = "auto",
-                       threads: int = 1) -> UnitVerification:
+                       threads: int = 1, hearing: Hearing = "windows") -> UnitVerification:
     """From the worker's options: ``model`` a folder or a model name (None: the bundled ``tiny.en``)."""
     if not enabled:
         return UnitVerification(None, "verification was turned off when this worker started (--no-verify)")
-    return UnitVerification(Verifier(SpeechRecognizer(model, device=device, threads=threads)))
+    return UnitVerification(Verifier(SpeechRecognizer(model, device=device, threads=threads), hearing=hearing))

@@ -109,3 +109,29 @@ def test_one_call_checks_a_unit_and_retakes_what_was_not_heard(verifier: Verifie
     assert unit.asr_seconds > unit.first_check.asr_seconds
     report = unit.verdicts[2].as_dict()
     assert report["passed"] is True and report["status"] == "passed" and report["heard"]
+
+
+def test_both_hearings_pass_clean_speech_and_flag_the_same_damage(verifier: Verifier, damaged) -> None:
+    """The first hearing in windows (the default) and whole with word timestamps judge alike."""
+    speaker, pieces, by_windows = damaged
+    _, samples, timings = speak_unit(speaker)
+    by_time = Verifier(verifier.recognizer, hearing="timestamps").check_unit(
+        samples, speaker.engine.sample_rate, SENTENCES, timings, "en")
+    assert verifier.hearing == "windows"
+    assert by_windows.flagged == by_time.flagged == sorted(DAMAGE)
+
+
+def test_windows_are_heard_one_text_each_in_order(verifier: Verifier) -> None:
+    from remote_worker.verify.windows import plan_windows
+
+    speaker = DamagingSpeaker(verify_models.piper(), SENTENCES * 3, {})
+    _, samples, timings = speak_unit(speaker)
+    rate = speaker.engine.sample_rate
+    windows = plan_windows(samples, rate, timings)
+    assert len(windows) >= 2, windows  # about 45 s of speech
+    heard = verifier.recognizer.hear_windows(samples, rate, windows, "en")
+    assert len(heard.texts) == len(windows)
+    assert all(text.strip() for text in heard.texts), heard.texts
+    # each window heard once, none twice or skipped: the unit's three ferries and letters, no more
+    assert heard.text.lower().count("village") == 3 and heard.text.lower().count("letter") == 3, heard.texts
+    assert 0 < heard.asr_seconds and heard.audio_seconds == pytest.approx(samples.size / rate, rel=0.01)

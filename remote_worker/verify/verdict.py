@@ -17,10 +17,11 @@ from typing import Literal, Optional, Sequence
 from .align import Alignment, align_words
 from .normalize import same_word
 
-__all__ = ["DEFAULT_THRESHOLDS", "Problem", "Status", "Thresholds", "Verdict", "judge_sentence", "unverified"]
+__all__ = ["DEFAULT_THRESHOLDS", "FUNCTION_WORDS", "Problem", "Status", "Thresholds", "Verdict", "judge_sentence",
+           "unverified"]
 
 #: words too common to make a repeated clause by themselves
-_FUNCTION_WORDS = frozenset(
+FUNCTION_WORDS = frozenset(
     "a an the of to in on at by for with from into onto as and or but nor so if than that this these those it its "
     "is was be are were been am he she they we i you him her them us me my his their our your".split()
 )
@@ -139,7 +140,7 @@ def _repeats_heard_words(run: Sequence[str], expected: Sequence[str], alignment:
 
 def _says_something(window: Sequence[str], expected: Sequence[str]) -> bool:
     """A repeated clause carries a word of its own; "of the" heard twice is a stumble of the ear."""
-    return len(window) >= len(expected) or any(w not in _FUNCTION_WORDS for w in window)
+    return len(window) >= len(expected) or any(w not in FUNCTION_WORDS for w in window)
 
 
 def _heard_more_often(expected: Sequence[str], heard: Sequence[str], limits: Thresholds) -> bool:
@@ -149,7 +150,7 @@ def _heard_more_often(expected: Sequence[str], heard: Sequence[str], limits: Thr
         where: dict[tuple[str, ...], list[int]] = {}
         for begin in range(len(heard) - size + 1):
             gram = tuple(heard[begin:begin + size])
-            if sum(len(w) for w in gram) >= limits.repeat_min_letters and any(w not in _FUNCTION_WORDS for w in gram):
+            if sum(len(w) for w in gram) >= limits.repeat_min_letters and any(w not in FUNCTION_WORDS for w in gram):
                 where.setdefault(gram, []).append(begin)
         for gram, starts in where.items():
             # twice in a row (at most one word between): a phrase misheard the same way elsewhere is not

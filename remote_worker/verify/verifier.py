@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
+from typing import Literal, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -21,6 +21,13 @@ from .normalize import TextNormalizer
 from .pace import flag_overlong, speech_length, spoken_chars, unit_pace
 from .unit import DEFAULT_TOLERANCE_S, judge_unit
 from .verdict import DEFAULT_THRESHOLDS, Thresholds, Verdict, unverified
+from .phonetic import Phonemes, rescue
+from .windowed import judge_windows
+from .windows import plan_windows
+
+#: how a unit is heard first: in windows cut between sentences without timestamps (about half the cost
+#: on a CPU), or whole with word timestamps that place each word in time
+Hearing = Literal["windows", "timestamps"]
 
 __all__ = ["TAKE_GAP_S", "UnitCheck", "Verifier", "layout_takes", "relisten_layout", "silent_spans",
            "with_context"]
@@ -128,8 +135,10 @@ class Verifier:
     """Hears units with one recogniser and judges them with one set of thresholds.
 
     ``spoken_forms`` (the lexicon: written → spoken) apply to every unit; ``second_listen``
-    hears flagged sentences once more before they count as flagged. One verifier may
-    serve several engine replicas: recognition calls then take turns.
+    hears flagged sentences once more before they count as flagged; ``hearing`` chooses how
+    a unit is heard first (:data:`Hearing`); ``by_sound`` passes a sentence heard as other
+    words that sound the same (:mod:`.phonetic`). One verifier may serve several engine replicas:
+    recognition calls then take turns.
     """
 
     def __init__(
@@ -140,8 +149,15 @@ class Verifier:
         spoken_forms: Optional[Mapping[str, str]] = None,
         tolerance_s: float = DEFAULT_TOLERANCE_S,
         second_listen: bool = True,
+        hearing: Hearing = "windows",
+        by_sound: bool = True,
     ) -> None:
+        if hearing not in ("windows", "timestamps"):
+            raise ValueError(f"hearing must be windows or timestamps, got {hearing!r}")
         self.recognizer = recognizer
+        self.hearing = hearing
+        self.by_sound = by_sound
+        self._phonemes = Phonemes()
         self.second_listen = second_listen
         self.limits = limits
         self.tolerance_s = tolerance_s
@@ -222,11 +238,19 @@ class Verifier:
         normalizer = self._normalizer(language, spoken_forms)
         silent = silent_spans(audio, sample_rate, timings)
         try:
-            transcript = self.recognizer.transcribe(audio, sample_rate, language)
-            verdicts = judge_unit(transcript.words, sentences, timings, normalizer=normalizer, limits=self.limits,
-                                  silent=silent, tolerance_s=self.tolerance_s)
+            if self.hearing == "windows":
+                windows = plan_windows(audio, sample_rate, timings)
+                hearing = self.recognizer.hear_windows(audio, sample_rate, windows, language)
+                verdicts = judge_windows(windows, hearing.texts, sentences, timings, normalizer=normalizer,
+                                         limits=self.limits, silent=silent)
+                heard_text, asr_seconds, heard_seconds = hearing.text, hearing.asr_seconds, hearing.audio_seconds
+            else:
+                transcript = self.recognizer.transcribe(audio, sample_rate, language)
+                verdicts = judge_unit(transcript.words, sentences, timings, normalizer=normalizer,
+                                      limits=self.limits, silent=silent, tolerance_s=self.tolerance_s)
+                heard_text = transcript.text
+                asr_seconds, heard_seconds = transcript.asr_seconds, transcript.audio_seconds
             again = [i for i, v in enumerate(verdicts) if v.flagged and not silent[i]] if self.second_listen else []
-            asr_seconds, heard_seconds = transcript.asr_seconds, transcript.audio_seconds
             if again:
                 second, more_asr, more_audio = self._listen_again(audio, sample_rate, sentences, timings, again,
                                                                   language, normalizer)
@@ -235,6 +259,9 @@ class Verifier:
                 for i, verdict in second.items():
                     if verdict.passed:
                         verdicts[i] = verdict
+            if self.by_sound:
+                verdicts = [rescue(v, text, language, self._phonemes, self.limits)
+                            for v, text in zip(verdicts, sentences)]
         except Exception as exc:  # recognition must never fail the unit itself
             _LOG.warning("speech recognition failed: %s", exc)
             return self._cannot(sentences, f"speech recognition failed: {type(exc).__name__}: {exc}", seconds)
@@ -244,7 +271,7 @@ class Verifier:
         measured = unit_pace(chars, lengths, timings, verdicts, self.limits)
         pace = measured if measured is not None else seconds_per_char
         verdicts = flag_overlong(verdicts, chars, lengths, timings, pace, self.limits)
-        return UnitCheck(verdicts, heard_seconds, asr_seconds, transcript.text, relistened=len(again),
+        return UnitCheck(verdicts, heard_seconds, asr_seconds, heard_text, relistened=len(again),
                          seconds_per_char=pace)
 
     def _listen_again(self, audio: np.ndarray, sample_rate: int, sentences: Sequence[str],
