@@ -18,15 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.events import ATTEMPT_ENDINGS, AttemptLost, EventBus, UnitDone, UnitStarted
+from tui.core.events import ATTEMPT_ENDINGS, AttemptLost, EventBus, Notice, UnitDone, UnitStarted
 from tui.core.local import LocalCluster
 from tui.core.options import RunOptions
-from tui.core.session import run_book
+from tui.core.session import RunSession, run_book
 from tui.core.scheduler import SchedulerConfig
 from tui.sample import SAMPLE_CHAPTERS
 
 from tests.support.fault_proxy import FaultRule
-from tests.support.session_helpers import Proxied
+from tests.support.session_helpers import Proxied, Recorder
 from tests.support.probe import chapter_spans, ffprobe
 from tests.support.processes import child_pids
 
@@ -65,13 +65,10 @@ def _assert_book_matches_journal(output: Path, titles: list[str] = TITLES) -> li
     return rows
 
 
-def test_cli_converts_sample_on_two_local_workers(tmp_path: Path, sample_epub: Path) -> None:
-    output = tmp_path / "sample.m4b"
-    proc = subprocess.run(
-        [sys.executable, "-m", "tui", "--no-tui", str(sample_epub), "-o", str(output), "--local-workers", "2",
-         "--unit-chars", "300"],
-        capture_output=True, text=True, timeout=600,
-    )
+def test_cli_converts_sample_on_two_local_workers(local_cli_run) -> None:
+    """The session's undisturbed run (conftest's ``local_cli_run``: ``--local-workers 2 --unit-chars 200``),
+    made once; test_faults.py and test_ray_cluster.py compare their books with it."""
+    proc, output = local_cli_run, local_cli_run.output
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     rows = _assert_book_matches_journal(output)
     assert {worker for *_, worker in rows} == {"local-1", "local-2"}
@@ -79,14 +76,23 @@ def test_cli_converts_sample_on_two_local_workers(tmp_path: Path, sample_epub: P
     assert "x real time" in proc.stdout
 
 
-async def test_worker_killed_mid_unit_run_completes_on_the_other(tmp_path: Path, sample_epub: Path) -> None:
+async def test_worker_killed_mid_unit_run_completes_on_the_other(tmp_path: Path, sample_epub: Path,
+                                                                 local_reference: list) -> None:
+    """local-2 SIGKILLed while it speaks a unit: the unit is lost and done elsewhere, the book completes,
+    and the local cluster starts local-2 again and it rejoins the run (what test_faults.py's crashed-worker
+    test checked in a run of its own)."""
     cluster = LocalCluster(2, workdir=tmp_path / "workers")
     output = tmp_path / "killed.m4b"
     bus = EventBus()
     done: list[str] = []
     killed: list[str] = []
+    killed_at: list[int] = []  # how many events there were when the kill was sent
 
     events: list = []
+
+    def kill(pid: int) -> None:
+        killed_at.append(len(events))
+        os.kill(pid, signal.SIGKILL)
 
     def on_event(event: object) -> None:
         events.append(event)
@@ -94,23 +100,35 @@ async def test_worker_killed_mid_unit_run_completes_on_the_other(tmp_path: Path,
             done.append(event.unit_id)
         if isinstance(event, UnitStarted) and event.worker == "local-2" and len(done) >= 2 and not killed:
             killed.append(event.unit_id)
-            pid = cluster.pid_of("local-2")
-            asyncio.get_running_loop().call_later(0.3, os.kill, pid, signal.SIGKILL)
+            asyncio.get_running_loop().call_later(0.3, kill, cluster.pid_of("local-2"))
 
     bus.subscribe(on_event)
-    result = await run_book(RunOptions(input=sample_epub, output=output, unit_chars=300, scheduler=FAST),
-                            cluster, bus=bus)
-    assert killed, "the test never saw a unit start on local-2"
+    session = RunSession(RunOptions(input=sample_epub, output=output, unit_chars=200, scheduler=FAST), cluster,
+                         bus=bus)
+    rec = Recorder()
+    session.subscribe(rec)
+    result = await asyncio.wait_for(session.run(), 300)
+    assert killed and killed_at, "the test never saw a unit start on local-2"
     assert result.ok, result.error
+    rec.check_accounting(session)
     # every attempt ended exactly once, the killed one as lost; done never passes the total
     started = Counter(e.attempt_id for e in events if isinstance(e, UnitStarted))
     ended = Counter(e.attempt_id for e in events if isinstance(e, ATTEMPT_ENDINGS))
     assert started == ended and max(ended.values()) == 1
     assert any(isinstance(e, AttemptLost) and e.worker == "local-2" for e in events)
     assert len({e.unit_id for e in events if isinstance(e, UnitDone)}) == result.units_total
+    # the crashed worker was started again and did units after the kill
+    after = events[killed_at[0]:]
+    assert any(isinstance(e, Notice) and "local-2 started again" in e.message for e in after), \
+        [e.message for e in after if isinstance(e, Notice)]
+    assert any(isinstance(e, UnitDone) and e.worker == "local-2" for e in after), "it never rejoined"
     rows = _assert_book_matches_journal(output)
     unit_ids = [r[0] for r in rows]
     assert len(unit_ids) == len(set(unit_ids))
+    # the chapters of an undisturbed run, its duration within 2 % (Piper's noise_w: ~1 % per take)
+    spans = chapter_spans(ffprobe(output))
+    assert [s[0] for s in spans] == [r[0] for r in local_reference] == TITLES
+    assert abs(spans[-1][2] - local_reference[-1][2]) <= 0.02 * local_reference[-1][2]
     db = _journal(output)
     lost = db.execute("SELECT unit_id FROM attempts WHERE status='lost' AND worker='local-2'").fetchall()
     assert lost, "the killed worker's unit is recorded as lost"
@@ -168,7 +186,10 @@ async def test_unit_that_always_fails_is_quarantined_and_partial_book_written(tm
     assert abs(float(info["format"]["duration"]) - sum(r[2] for r in done)) < 0.25
 
 
-def test_orchestrator_killed_then_rerun_resumes_without_resynthesis(tmp_path: Path, sample_epub: Path) -> None:
+def test_orchestrator_killed_then_rerun_resumes_without_resynthesis(tmp_path: Path, sample_epub: Path,
+                                                                   local_reference: list) -> None:
+    """Killed during dispatch (test_faults.py kills it during assembly): the rerun reuses every finished
+    unit and gives the book an undisturbed run gives."""
     output = tmp_path / "resume.m4b"
     cmd = [sys.executable, "-m", "tui", "--no-tui", str(sample_epub), "-o", str(output), "--local-workers", "2",
            "--unit-chars", "200"]
@@ -198,6 +219,10 @@ def test_orchestrator_killed_then_rerun_resumes_without_resynthesis(tmp_path: Pa
     second = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert second.returncode == 0, second.stdout[-2000:] + second.stderr[-2000:]
     _assert_book_matches_journal(output)
+    # the chapters of the undisturbed run, its duration within 2 % (Piper's noise_w: ~1 % per take)
+    spans = chapter_spans(ffprobe(output))
+    assert [s[0] for s in spans] == [r[0] for r in local_reference] == TITLES
+    assert abs(spans[-1][2] - local_reference[-1][2]) <= 0.02 * local_reference[-1][2]
     db = _journal(output)
     done_per_hash = Counter(h for (h,) in db.execute("SELECT content_hash FROM attempts WHERE status='done'"))
     assert done_per_hash and max(done_per_hash.values()) == 1, "a finished unit was synthesised twice"
