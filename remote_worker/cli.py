@@ -96,8 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verify-device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="where speech recognition runs (default: CUDA when there is a GPU)")
     parser.add_argument("--verify-hearing", choices=("windows", "timestamps"), default="windows",
-                        help="how a unit is first heard: in windows cut between sentences (default; about half "
-                             "the recognition cost on a CPU) or whole with word timestamps")
+                        help="how a unit is first heard: in windows cut between sentences (default; about a fifth less "
+                             "recognition time) or whole with word timestamps")
     parser.add_argument("--no-verify", action="store_true", help="refuse requests that ask to verify")
     parser.add_argument("--token-file", default=None, help=f"file holding the bearer token (else ${TOKEN_ENV})")
     parser.add_argument("--queue", type=int, default=1, help="units accepted behind the running one (default 1)")

@@ -88,7 +88,8 @@ class Phonemes:
 
     def compare(self, expected: str, heard: str, language: str = "en") -> Optional[PhoneticMatch]:
         """How alike ``expected`` and ``heard`` sound; None when it cannot be told."""
-        a, b = self.of(expected, language), self.of(heard, language)
+        # the recogniser's capitals are its own: "BAM" is a word heard loudly, not letters to spell out
+        a, b = self.of(expected, language), self.of(heard.lower(), language)
         if not a or not b or len(a) < _MIN_PHONEMES:
             return None
         return PhoneticMatch(round(SequenceMatcher(None, a, b, autojunk=False).ratio(), 4), round(len(b) / len(a), 4))
