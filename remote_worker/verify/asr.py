@@ -25,6 +25,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
+from .language import base_language
 from .resample import ASR_SAMPLE_RATE, resample
 from .transcript import HeardWord, Transcript
 from .windows import Window
@@ -247,9 +248,15 @@ class SpeechRecognizer:
         """True when the loaded model understands ``language`` (a tag such as ``"en-US"``)."""
         if not language or not self._languages:
             return False
-        return language.lower().replace("_", "-").split("-")[0] in self._languages
+        return base_language(language) in self._languages
 
     # -- hearing -------------------------------------------------------------------------
+
+    def _prepare(self, samples: np.ndarray, sample_rate: int, language: str) -> tuple[str, np.ndarray, float]:
+        """The model loaded, and the language, the audio at Whisper's rate and its length in seconds."""
+        self.load()
+        audio = resample(samples, sample_rate, ASR_SAMPLE_RATE)
+        return base_language(language), audio, audio.size / ASR_SAMPLE_RATE
 
     def transcribe(self, samples: np.ndarray, sample_rate: int, language: str = "en", *,
                    careful: bool = False) -> Transcript:
@@ -259,10 +266,7 @@ class SpeechRecognizer:
         again before they count as flagged) lets Whisper re-decode an unsure window at higher
         temperatures: 6x slower, so only where it can save a false alarm.
         """
-        self.load()
-        lang = language.lower().replace("_", "-").split("-")[0]
-        audio = resample(samples, sample_rate, ASR_SAMPLE_RATE)
-        duration = audio.size / ASR_SAMPLE_RATE
+        lang, audio, duration = self._prepare(samples, sample_rate, language)
         if audio.size == 0:
             return Transcript([], lang, 0.0, 0.0)
         started = time.perf_counter()
@@ -293,10 +297,7 @@ class SpeechRecognizer:
         pass places the words, which halves the cost of hearing a unit on a CPU. Each
         window is a clip of its own, so nothing carries from one into the next.
         """
-        self.load()
-        lang = language.lower().replace("_", "-").split("-")[0]
-        audio = resample(samples, sample_rate, ASR_SAMPLE_RATE)
-        duration = audio.size / ASR_SAMPLE_RATE
+        lang, audio, duration = self._prepare(samples, sample_rate, language)
         texts = [""] * len(windows)
         if audio.size == 0 or not windows:
             return WindowHearing(list(windows), texts, duration, 0.0)

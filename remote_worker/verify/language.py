@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-__all__ = ["foreign_language"]
+__all__ = ["base_language", "foreign_language"]
+
+def base_language(tag: Optional[str], default: str = "en") -> str:
+    """The language of a tag without its region: ``"en-US"``, ``"en_GB"`` and ``"EN"`` are all ``"en"``."""
+    return (tag or default).strip().lower().replace("_", "-").split("-")[0] or default
+
 
 _FUNCTION_WORDS = {
     "en": "the and of to a in is was he she it you that with for his her not but they have had my me we at be i "
@@ -36,7 +41,7 @@ def foreign_language(words: Sequence[str], language: str) -> Optional[str]:
 
     None too when ``language`` is not one this test knows: then nothing is set aside.
     """
-    own_tag = language.lower().split("-")[0].split("_")[0]
+    own_tag = base_language(language)
     own = _WORDS.get(own_tag)
     if own is None or not words:
         return None

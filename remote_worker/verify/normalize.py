@@ -16,6 +16,7 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 from typing import Mapping, Optional
 
+from .language import base_language
 from .numbers import spell_numbers
 from .sounds import sound_key
 
@@ -62,7 +63,7 @@ class TextNormalizer:
     """Words of a text in comparable form; one instance per language and lexicon (compiled once)."""
 
     def __init__(self, language: str = "en", spoken_forms: Optional[Mapping[str, str]] = None) -> None:
-        self.language = (language or "en").lower().split("-")[0].split("_")[0]
+        self.language = base_language(language)
         self._spoken = {k.lower(): v for k, v in (spoken_forms or {}).items() if k.strip()}
         self._spoken_re: Optional[re.Pattern[str]] = None
         if self._spoken:

@@ -12,6 +12,8 @@ import re
 from functools import lru_cache
 from typing import Callable, Optional
 
+from .language import base_language
+
 __all__ = ["spell_numbers"]
 
 _DIGIT = re.compile(r"\d")
@@ -78,7 +80,7 @@ def spell_numbers(text: str, language: str = "en") -> str:
     """``text`` with every number written out in ``language`` (a primary tag such as ``"en"``)."""
     if _DIGIT.search(text) is None:
         return text
-    lang = language.lower().split("-")[0].split("_")[0] or "en"
+    lang = base_language(language)
     if lang == "en":
         text = _CURRENCY.sub(lambda m: _money(m, lang), text)
         text = _CLOCK.sub(lambda m: _clock(m, lang), text)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from typing import Any, Optional
 
+from .language import base_language
 from .verdict import DEFAULT_THRESHOLDS, Thresholds, Verdict
 
 __all__ = ["PhoneticMatch", "Phonemes", "rescue"]
@@ -77,7 +78,7 @@ class Phonemes:
         phonemizer = self._load()
         if phonemizer is None:
             return None
-        lang = (language or "en").lower().replace("_", "-").split("-")[0]
+        lang = base_language(language)
         try:
             with self._lock:  # espeak-ng keeps global state
                 sentences = phonemizer.phonemize(_VOICES.get(lang, lang), text)

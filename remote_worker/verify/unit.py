@@ -20,7 +20,7 @@ from .normalize import TextNormalizer
 from .transcript import HeardWord
 from .verdict import DEFAULT_THRESHOLDS, Thresholds, Verdict, judge_sentence, unverified
 
-__all__ = ["DEFAULT_TOLERANCE_S", "judge_unit"]
+__all__ = ["DEFAULT_TOLERANCE_S", "judge_unit", "sentence_verdict"]
 
 #: how far (seconds) outside its sentence's span a matched word's middle may lie; on clean Piper units
 #: heard by tiny.en no matched word lay more than 0.28 s outside (2,463 words)
@@ -146,10 +146,15 @@ def judge_unit(
         sources = sorted({tokens[j].source for j in mine[index]})
         text = " ".join(words[k].text.strip() for k in sources)
         heard = [tokens[j].word for j in mine[index]]
-        other = foreign_language(expected_words, normalizer.language) if set_aside_foreign else None
-        if other is not None:
-            verdicts.append(unverified(f"the sentence looks like another language ({other})", len(expected_words),
-                                       text))
-            continue
-        verdicts.append(judge_sentence(expected_words, heard, text, limits, quiet[index]))
+        verdicts.append(sentence_verdict(expected_words, heard, text, normalizer.language, limits, quiet[index],
+                                         set_aside_foreign))
     return verdicts
+
+
+def sentence_verdict(expected: Sequence[str], heard: Sequence[str], heard_text: str, language: str,
+                     limits: Thresholds, silent: bool, set_aside_foreign: bool = True) -> Verdict:
+    """A sentence's verdict from the words it was given, *unverified* if it looks like another language."""
+    other = foreign_language(expected, language) if set_aside_foreign else None
+    if other is not None:
+        return unverified(f"the sentence looks like another language ({other})", len(expected), heard_text)
+    return judge_sentence(expected, heard, heard_text, limits, silent)

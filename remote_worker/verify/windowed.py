@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from .align import align_words
-from .language import foreign_language
 from .normalize import TextNormalizer, same_word
 from .pace import speech_length
-from .verdict import DEFAULT_THRESHOLDS, FUNCTION_WORDS, Thresholds, Verdict, judge_sentence, unverified
+from .unit import sentence_verdict
+from .verdict import DEFAULT_THRESHOLDS, FUNCTION_WORDS, Thresholds, Verdict, unverified
 from .windows import Window
 
 __all__ = ["judge_windows"]
@@ -219,15 +219,10 @@ def judge_windows(
                 heard_text[s].append(raw[tokens[j].source])
                 last_source[s] = tokens[j].source
     verdicts: list[Verdict] = []
-    for s, text in enumerate(sentences):
-        words = expected[s]
-        other = foreign_language(words, normalizer.language) if set_aside_foreign else None
-        if other is not None:
-            verdicts.append(unverified(f"the sentence looks like another language ({other})", len(words),
-                                       " ".join(heard_text[s])))
-            continue
-        if s not in covered:
-            verdicts.append(unverified("no hearing window held this sentence", len(words)))
-            continue
-        verdicts.append(judge_sentence(words, heard_words[s], " ".join(heard_text[s]), limits, quiet[s]))
+    for s in range(len(sentences)):
+        verdict = sentence_verdict(expected[s], heard_words[s], " ".join(heard_text[s]), normalizer.language,
+                                   limits, quiet[s], set_aside_foreign)
+        if s not in covered and verdict.status != "unverified":
+            verdict = unverified("no hearing window held this sentence", len(expected[s]))
+        verdicts.append(verdict)
     return verdicts
